@@ -1,0 +1,23 @@
+# Makefile for diffsync (PGXS only)
+
+EXTENSION = diffsync
+EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" $(EXTENSION).control)
+MODULE_big = diffsync
+OBJS = \
+	src/diffsync.o \
+	src/json_pointer.o \
+	src/jsonb_util.o \
+	src/array_align.o \
+	src/jsonb_diff.o \
+	src/jsonb_patch.o \
+	src/jsonb_merge.o
+
+DATA = $(wildcard sql/$(EXTENSION)--*.sql)
+PGFILEDESC = "diffsync - state synchronization inside PostgreSQL"
+
+REGRESS = $(patsubst test/sql/%.sql,%,$(sort $(wildcard test/sql/*.sql)))
+REGRESS_OPTS = --inputdir=test
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)

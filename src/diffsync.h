@@ -1,0 +1,132 @@
+/*-------------------------------------------------------------------------
+ *
+ * diffsync.h
+ *	  Shared types and declarations of the diffsync extension.
+ *
+ * The jsonb core works on JsonbValue: a scalar, or jbvBinary pointing at a
+ * JsonbContainer that lives inside a detoasted argument.  Such values are
+ * only valid while the argument is, i.e. for the duration of one call; all
+ * allocations happen in CurrentMemoryContext unless a comment says
+ * otherwise.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef DIFFSYNC_H
+#define DIFFSYNC_H
+
+#include "utils/jsonb.h"
+
+/* diffsync's own SQLSTATE for a failed JSON Patch "test" operation */
+#define DIFFSYNC_ERRCODE_TEST_FAILED	MAKE_SQLSTATE('D','S','0','0','1')
+
+/* JSON value kinds as JSON sees them (containers and scalars alike) */
+typedef enum DsKind
+{
+	DS_KIND_NULL,
+	DS_KIND_BOOL,
+	DS_KIND_NUMBER,
+	DS_KIND_STRING,
+	DS_KIND_ARRAY,
+	DS_KIND_OBJECT
+} DsKind;
+
+/*
+ * One segment of a JSON pointer, unescaped: an object member name (index is
+ * -1) or, while diffing, an array index (name is NULL).  Parsed pointers only
+ * hold names, since "1" may name a member or an element.
+ */
+typedef struct DsSegment
+{
+	const char *name;			/* member name, not NUL-terminated */
+	int			len;			/* its length in bytes */
+	int			index;			/* array index, or -1 */
+} DsSegment;
+
+/* A JSON pointer as a growable stack of segments */
+typedef struct DsPath
+{
+	DsSegment  *segs;
+	int			depth;
+	int			cap;
+} DsPath;
+
+/* How arrays are compared */
+typedef enum DsArrayMode
+{
+	DS_ARRAYS_LCS,
+	DS_ARRAYS_INDEX,
+	DS_ARRAYS_ATOMIC
+} DsArrayMode;
+
+/* Options shared by jsonb_diff, jsonb_changes and jsonb_merge3 */
+typedef struct DsArrayOptions
+{
+	DsArrayMode mode;
+	int			nkeys;			/* array_key fields, 0 if none */
+	JsonbValue *keys;			/* jbvString values */
+} DsArrayOptions;
+
+/* RFC 6902 operation kinds */
+typedef enum DsOpKind
+{
+	DS_OP_ADD,
+	DS_OP_REMOVE,
+	DS_OP_REPLACE,
+	DS_OP_MOVE,
+	DS_OP_COPY,
+	DS_OP_TEST
+} DsOpKind;
+
+/* in json_pointer.c */
+extern void diffsync_path_init(DsPath *path);
+extern void diffsync_path_push_key(DsPath *path, const char *name, int len);
+extern void diffsync_path_push_index(DsPath *path, int index);
+extern void diffsync_path_pop(DsPath *path);
+extern char *diffsync_path_to_pointer(const DsPath *path);
+extern Datum diffsync_path_to_text_array(const DsPath *path);
+extern char *diffsync_segment_text(const DsSegment *seg, int *len);
+extern void diffsync_pointer_escape(StringInfo buf, const char *name, int len);
+extern int	diffsync_pointer_parse(const char *ptr, int len, DsSegment **segs);
+extern bool diffsync_parse_array_index(const char *s, int len, int *index);
+
+/* in jsonb_util.c */
+extern void diffsync_jsonb_root(Jsonb *jb, JsonbValue *out);
+extern DsKind diffsync_value_kind(const JsonbValue *v);
+extern const char *diffsync_kind_name(DsKind kind);
+extern bool diffsync_values_equal(const JsonbValue *a, const JsonbValue *b);
+extern uint64 diffsync_value_hash(const JsonbValue *v, uint64 seed);
+extern int	diffsync_container_items(JsonbContainer *c, JsonbValue **items);
+extern int	diffsync_object_members(JsonbContainer *c, JsonbValue **keys,
+									JsonbValue **values);
+extern int	diffsync_key_compare(const JsonbValue *a, const JsonbValue *b);
+extern bool diffsync_object_get(const JsonbValue *obj, const char *key, int len,
+								JsonbValue *out);
+extern bool diffsync_value_get_path(const JsonbValue *root, DsSegment *segs,
+									int nsegs, JsonbValue *out);
+extern Jsonb *diffsync_value_to_jsonb(const JsonbValue *v);
+extern void diffsync_push_value(JsonbParseState **state, JsonbIteratorToken tok,
+								const JsonbValue *v);
+extern void diffsync_push_cstring(JsonbParseState **state, JsonbIteratorToken tok,
+								  const char *s);
+extern char *diffsync_value_to_cstring(const JsonbValue *v);
+extern char *diffsync_string_option(const JsonbValue *v, const char *fn,
+									const char *option);
+extern bool diffsync_bool_option(const JsonbValue *v, const char *fn,
+								 const char *option);
+extern void diffsync_parse_array_options(const JsonbValue *key, const JsonbValue *v,
+										 DsArrayOptions *opts, const char *fn);
+extern void diffsync_unknown_option(const JsonbValue *key, const char *fn,
+									const char *valid);
+
+/* in array_align.c */
+extern void diffsync_array_align(JsonbValue *a, int n, JsonbValue *b, int m,
+								 const DsArrayOptions *opts, bool keyed,
+								 int *amatch, int *bmatch);
+extern uint64 diffsync_identity_hash(const JsonbValue *v,
+									 const DsArrayOptions *opts, bool keyed);
+extern bool diffsync_identity_equal(const JsonbValue *x, const JsonbValue *y,
+									const DsArrayOptions *opts, bool keyed);
+extern bool diffsync_array_is_keyed(JsonbValue *items, int n,
+									const DsArrayOptions *opts);
+
+#endif							/* DIFFSYNC_H */
