@@ -8,6 +8,8 @@ OBJS = \
 	src/json_pointer.o \
 	src/jsonb_util.o \
 	src/array_align.o \
+	src/adapter.o \
+	src/table_diff.o \
 	src/jsonb_diff.o \
 	src/jsonb_patch.o \
 	src/jsonb_merge.o

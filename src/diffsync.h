@@ -14,7 +14,9 @@
 #ifndef DIFFSYNC_H
 #define DIFFSYNC_H
 
+#include "nodes/pg_list.h"
 #include "utils/jsonb.h"
+#include "utils/timestamp.h"
 
 /* diffsync's own SQLSTATE for a failed JSON Patch "test" operation */
 #define DIFFSYNC_ERRCODE_TEST_FAILED	MAKE_SQLSTATE('D','S','0','0','1')
@@ -128,5 +130,132 @@ extern bool diffsync_identity_equal(const JsonbValue *x, const JsonbValue *y,
 									const DsArrayOptions *opts, bool keyed);
 extern bool diffsync_array_is_keyed(JsonbValue *items, int n,
 									const DsArrayOptions *opts);
+
+/* Schema of the extension (fixed: the extension is not relocatable) */
+#define DIFFSYNC_SCHEMA "diffsync"
+
+/* One field of a model as an adapter maps it */
+typedef struct DsField
+{
+	char	   *name;			/* model field name */
+	char	   *column;			/* column written, or NULL if read-only */
+	char	   *read_sql;		/* SQL expression over the relation (alias r) */
+	char	   *write_sql;		/* SQL expression over model fields, or NULL */
+	Oid			type;			/* type of read_sql */
+	int32		typmod;
+	bool		is_identifier;
+} DsField;
+
+/* A row adapter, validated, as cached per backend */
+typedef struct DsAdapter
+{
+	char	   *name;
+	Oid			relid;
+	char		relkind;
+	char	   *relname;		/* schema-qualified, quoted */
+	char	   *model;
+	int			nfields;		/* identifiers first, then attributes */
+	int			nids;
+	DsField    *fields;
+	char	   *filter;			/* user filter text, or NULL */
+	char	   *ts_sql;			/* SQL expression of the last-update time, or NULL */
+	bool		ts_is_commit;	/* ts_sql is the commit timestamp of xmin */
+	char	   *parent;			/* parent adapter name, or NULL */
+	int			nparent_keys;
+	char	  **parent_key_fields;	/* this adapter's fields ... */
+	char	  **parent_key_parent;	/* ... and the parent's identifiers */
+	bool		ids_unique;		/* a unique index covers the identifiers */
+} DsAdapter;
+
+/* in adapter.c */
+extern DsAdapter *diffsync_adapter_get(const char *name);
+extern DsAdapter *diffsync_adapter_copy(DsAdapter *src);
+extern List *diffsync_adapter_children(const char *name);
+extern DsField *diffsync_adapter_field(DsAdapter *a, const char *name);
+extern char *diffsync_adapter_select_sql(DsAdapter *a, const char *extra_where);
+extern char *diffsync_jsonb_object_sql(DsField **fields, int nfields,
+									   const char *alias);
+extern void diffsync_validate_expression(const char *expr, const char *what,
+										 const char *adapter);
+
+/* Sync directions */
+typedef enum DsDirection
+{
+	DS_SOURCE_TO_TARGET,
+	DS_TARGET_TO_SOURCE,
+	DS_BIDIRECTIONAL
+} DsDirection;
+
+/* Conflict strategies */
+typedef enum DsStrategy
+{
+	DS_SOURCE_WINS,
+	DS_TARGET_WINS,
+	DS_LAST_UPDATE_WINS,
+	DS_MERGE,
+	DS_MANUAL
+} DsStrategy;
+
+/* Options of diff, diff_summary, diff_text, sync and sync_engine */
+typedef struct DsRunOptions
+{
+	bool		skip_unmatched_src;
+	bool		skip_unmatched_dst;
+	bool		log_unchanged;
+	List	   *attributes;		/* subset of attributes to compare, or NIL */
+	char	   *where;			/* row subset, an expression over model fields */
+	char	   *path;			/* JSON pointer of the section to sync */
+	int			path_len;
+	DsSegment  *path_segs;
+	/* sync only */
+	bool		dry_run;
+	bool		continue_on_failure;
+	char	   *resolver;
+	int			max_conflicts;	/* conflicts listed in the result */
+	int			batch_size;
+} DsRunOptions;
+
+/* One model level of a diff: a source adapter paired with a target adapter */
+typedef struct DsPair
+{
+	DsAdapter  *src;
+	DsAdapter  *dst;
+	char	   *model;
+	int			depth;			/* 0 for the top level */
+	int			parent;			/* index of the parent pair, or -1 */
+	int			nids;
+	int			nattrs;			/* attributes compared and synced */
+	DsField   **sids;			/* identifier fields, source side */
+	DsField   **dids;			/* ... and target side, same order */
+	DsField   **sattrs;
+	DsField   **dattrs;
+	int			path_attr;		/* with a path option: index in attrs, else -1 */
+} DsPair;
+
+/* A differing key, as the diff query returns it */
+typedef struct DsDiffRow
+{
+	Jsonb	   *key;
+	Jsonb	   *src;			/* source model row, NULL if absent */
+	Jsonb	   *dst;			/* target model row, NULL if absent */
+	bool		src_ts_null;
+	bool		dst_ts_null;
+	TimestampTz src_ts;
+	TimestampTz dst_ts;
+} DsDiffRow;
+
+/* in table_diff.c */
+extern void diffsync_parse_run_options(Jsonb *options, DsRunOptions *opts,
+									   const char *fn, bool sync);
+extern List *diffsync_build_pairs(const char *source, const char *target,
+								  DsRunOptions *opts);
+extern char *diffsync_diff_sql(DsPair *pair, DsRunOptions *opts, bool all_rows);
+extern void diffsync_read_diff_row(HeapTuple tup, TupleDesc desc, DsDiffRow *row);
+extern char *diffsync_model_where(DsPair *pair, DsRunOptions *opts, bool source);
+extern Jsonb *diffsync_row_changes(DsPair *pair, DsRunOptions *opts,
+								   Jsonb *src, Jsonb *dst);
+
+/* in jsonb_diff.c */
+extern Jsonb *diffsync_diff_values(const JsonbValue *a, const JsonbValue *b);
 
 #endif							/* DIFFSYNC_H */

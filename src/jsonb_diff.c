@@ -534,6 +534,25 @@ diff_run(DiffContext *ctx, Jsonb *source, Jsonb *target)
 	diff_values(ctx, &a, &b);
 }
 
+/*
+ * diffsync_diff_values
+ *		The RFC 6902 patch from a to b with default options, for callers in
+ *		C (the table diff reports it for changed jsonb attributes).
+ */
+Jsonb *
+diffsync_diff_values(const JsonbValue *a, const JsonbValue *b)
+{
+	DiffContext ctx;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.arrays.mode = DS_ARRAYS_LCS;
+	ctx.emit = emit_patch_op;
+	diffsync_path_init(&ctx.path);
+	pushJsonbValue(&ctx.state, WJB_BEGIN_ARRAY, NULL);
+	diff_values(&ctx, a, b);
+	return JsonbValueToJsonb(pushJsonbValue(&ctx.state, WJB_END_ARRAY, NULL));
+}
+
 PG_FUNCTION_INFO_V1(diffsync_jsonb_diff);
 
 /*

@@ -1,0 +1,954 @@
+/*-------------------------------------------------------------------------
+ *
+ * table_diff.c
+ *	  Diff of two adapters: model pairing (children by model name), run
+ *	  options, the generated FULL JOIN that finds differing keys, and the
+ *	  functions diff(), diff_summary() and diff_text().
+ *
+ * The diff of one model level is one statement: the two adapters' model
+ * rows FULL JOINed on the identifier fields, keeping rows present on one
+ * side only or whose compared attributes are DISTINCT, typed, exactly as a
+ * hand-written query would.  jsonb model rows are built only for the rows
+ * that differ, and streamed through a cursor, so memory stays bounded
+ * whatever the table sizes.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/typcache.h"
+
+#include "diffsync.h"
+
+/* Columns of the diff statement */
+#define DIFF_COL_KEY		1
+#define DIFF_COL_SRC		2
+#define DIFF_COL_DST		3
+#define DIFF_COL_SRC_TS		4
+#define DIFF_COL_DST_TS		5
+#define DIFF_COL_CHANGED	6
+
+/* Does the string s equal JSON string v? */
+static bool
+key_is(const JsonbValue *v, const char *s)
+{
+	return v->val.string.len == (int) strlen(s) &&
+		memcmp(v->val.string.val, s, v->val.string.len) == 0;
+}
+
+/* Read a non-negative integer option. */
+static int
+int_option(const JsonbValue *v, const char *fn, const char *name)
+{
+	int64		n;
+
+	if (v->type != jbvNumeric)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s option \"%s\" must be a number", fn, name)));
+	n = DatumGetInt64(DirectFunctionCall1(numeric_int8, NumericGetDatum(v->val.numeric)));
+	if (n < 1 || n > PG_INT32_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s option \"%s\" must be between 1 and %d", fn, name, PG_INT32_MAX)));
+	return (int) n;
+}
+
+/*
+ * diffsync_parse_run_options
+ *		Read the options object of diff-like (sync false) or sync-like
+ *		functions named fn.  Unknown keys are errors.
+ */
+void
+diffsync_parse_run_options(Jsonb *options, DsRunOptions *opts, const char *fn,
+						   bool sync)
+{
+	JsonbIterator *it;
+	JsonbValue	key,
+				val;
+	JsonbIteratorToken tok;
+
+	memset(opts, 0, sizeof(*opts));
+	opts->max_conflicts = 1000;
+	opts->batch_size = 1000;
+	if (options == NULL)
+		return;
+	if (!JB_ROOT_IS_OBJECT(options))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s options must be a JSON object", fn)));
+
+	it = JsonbIteratorInit(&options->root);
+	while ((tok = JsonbIteratorNext(&it, &key, true)) != WJB_DONE)
+	{
+		if (tok != WJB_KEY)
+			continue;
+		tok = JsonbIteratorNext(&it, &val, true);
+
+		if (key_is(&key, "skip_unmatched_src"))
+			opts->skip_unmatched_src = diffsync_bool_option(&val, fn, "skip_unmatched_src");
+		else if (key_is(&key, "skip_unmatched_dst"))
+			opts->skip_unmatched_dst = diffsync_bool_option(&val, fn, "skip_unmatched_dst");
+		else if (key_is(&key, "log_unchanged"))
+			opts->log_unchanged = diffsync_bool_option(&val, fn, "log_unchanged");
+		else if (key_is(&key, "where"))
+		{
+			opts->where = diffsync_string_option(&val, fn, "where");
+			diffsync_validate_expression(opts->where, "option \"where\"", fn);
+		}
+		else if (key_is(&key, "path"))
+		{
+			opts->path = diffsync_string_option(&val, fn, "path");
+			opts->path_len = diffsync_pointer_parse(opts->path, strlen(opts->path),
+													&opts->path_segs);
+			if (opts->path_len == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("%s option \"path\" must name an attribute, e.g. \"/doc/metadata\"", fn)));
+		}
+		else if (key_is(&key, "attributes"))
+		{
+			JsonbValue *items;
+			int			n;
+
+			if (diffsync_value_kind(&val) != DS_KIND_ARRAY)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("%s option \"attributes\" must be an array of attribute names", fn)));
+			n = diffsync_container_items(val.val.binary.data, &items);
+			for (int i = 0; i < n; i++)
+			{
+				if (items[i].type != jbvString)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("%s option \"attributes\" must be an array of attribute names", fn)));
+				opts->attributes = lappend(opts->attributes,
+										   pnstrdup(items[i].val.string.val, items[i].val.string.len));
+			}
+		}
+		else if (sync && key_is(&key, "dry_run"))
+			opts->dry_run = diffsync_bool_option(&val, fn, "dry_run");
+		else if (sync && key_is(&key, "continue_on_failure"))
+			opts->continue_on_failure = diffsync_bool_option(&val, fn, "continue_on_failure");
+		else if (sync && key_is(&key, "resolver"))
+			opts->resolver = diffsync_string_option(&val, fn, "resolver");
+		else if (sync && key_is(&key, "max_conflicts"))
+			opts->max_conflicts = int_option(&val, fn, "max_conflicts");
+		else if (sync && key_is(&key, "batch_size"))
+			opts->batch_size = int_option(&val, fn, "batch_size");
+		else
+			diffsync_unknown_option(&key, fn, sync ?
+									"\"skip_unmatched_src\", \"skip_unmatched_dst\", \"log_unchanged\", \"attributes\", \"where\", \"path\", \"dry_run\", \"continue_on_failure\", \"resolver\", \"max_conflicts\" and \"batch_size\"" :
+									"\"skip_unmatched_src\", \"skip_unmatched_dst\", \"log_unchanged\", \"attributes\", \"where\" and \"path\"");
+	}
+}
+
+/* Comma-separated field names, for messages. */
+static char *
+field_names(DsAdapter *a, bool ids)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int i = 0; i < a->nfields; i++)
+	{
+		if (a->fields[i].is_identifier != ids)
+			continue;
+		if (buf.len > 0)
+			appendStringInfoString(&buf, ", ");
+		appendStringInfoString(&buf, a->fields[i].name);
+	}
+	return buf.data;
+}
+
+/* Check that a field has the same type on both sides. */
+static void
+check_types(DsPair *p, DsField *sf, DsField *df)
+{
+	if (sf->type != df->type)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("field \"%s\" has type %s in adapter \"%s\" but type %s in adapter \"%s\"",
+						sf->name, format_type_be(sf->type), p->src->name,
+						format_type_be(df->type), p->dst->name),
+				 errhint("Give the field the same type on both sides, for example with a read transform in the adapter's columns: {\"%s\": {\"column\": \"...\", \"read\": \"...::%s\"}}.",
+						 sf->name, format_type_be(df->type))));
+}
+
+/* Pair two adapters into p: identifiers, compared attributes, types. */
+static void
+pair_fields(DsPair *p, DsRunOptions *opts, bool top)
+{
+	DsAdapter  *s = p->src;
+	DsAdapter  *d = p->dst;
+
+	if (s->relid == d->relid && s->filter == NULL && d->filter == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("adapters \"%s\" and \"%s\" read the same rows of %s", s->name, d->name, s->relname),
+				 errhint("A diff needs two different relations, or filters that split one.")));
+
+	p->nids = s->nids;
+	p->sids = palloc(sizeof(DsField *) * s->nids);
+	p->dids = palloc(sizeof(DsField *) * s->nids);
+	for (int i = 0; i < s->nids; i++)
+	{
+		DsField    *df = diffsync_adapter_field(d, s->fields[i].name);
+
+		if (s->nids != d->nids || df == NULL || !df->is_identifier)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("adapters \"%s\" and \"%s\" have different identifiers", s->name, d->name),
+					 errdetail("\"%s\" has (%s); \"%s\" has (%s).", s->name, field_names(s, true),
+							   d->name, field_names(d, true))));
+		p->sids[i] = &s->fields[i];
+		p->dids[i] = df;
+		check_types(p, p->sids[i], df);
+	}
+
+	p->nattrs = 0;
+	p->sattrs = palloc(sizeof(DsField *) * Max(s->nfields, 1));
+	p->dattrs = palloc(sizeof(DsField *) * Max(s->nfields, 1));
+	p->path_attr = -1;
+	for (int i = s->nids; i < s->nfields; i++)
+	{
+		DsField    *df = diffsync_adapter_field(d, s->fields[i].name);
+		ListCell   *lc;
+		bool		wanted = (opts->attributes == NIL);
+
+		if (df == NULL || df->is_identifier)
+			continue;
+		foreach(lc, opts->attributes)
+			if (strcmp(lfirst(lc), s->fields[i].name) == 0)
+				wanted = true;
+		if (!wanted)
+			continue;
+		check_types(p, &s->fields[i], df);
+		p->sattrs[p->nattrs] = &s->fields[i];
+		p->dattrs[p->nattrs] = df;
+		p->nattrs++;
+	}
+
+	if (top)
+	{
+		ListCell   *lc;
+
+		foreach(lc, opts->attributes)
+		{
+			bool		found = false;
+
+			for (int i = 0; i < p->nattrs; i++)
+				if (strcmp(p->sattrs[i]->name, lfirst(lc)) == 0)
+					found = true;
+			if (!found)
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_COLUMN),
+						 errmsg("\"%s\" is not an attribute of both adapters \"%s\" and \"%s\"",
+								(char *) lfirst(lc), s->name, d->name)));
+		}
+		if (opts->path)
+		{
+			for (int i = 0; i < p->nattrs; i++)
+				if (opts->path_segs[0].len == (int) strlen(p->sattrs[i]->name) &&
+					memcmp(opts->path_segs[0].name, p->sattrs[i]->name, opts->path_segs[0].len) == 0)
+					p->path_attr = i;
+			if (p->path_attr < 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_COLUMN),
+						 errmsg("path \"%s\" does not start with an attribute of both adapters \"%s\" and \"%s\"",
+								opts->path, s->name, d->name)));
+			if (opts->path_len > 1 && p->sattrs[p->path_attr]->type != JSONBOID)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATATYPE_MISMATCH),
+						 errmsg("path \"%s\" goes into attribute \"%s\", which is not jsonb",
+								opts->path, p->sattrs[p->path_attr]->name)));
+		}
+	}
+}
+
+/* Add pairs for the children of pair index parent, matched by model name. */
+static List *
+pair_children(List *pairs, int parent, DsRunOptions *opts)
+{
+	DsPair	   *pp = list_nth(pairs, parent);
+	List	   *schildren = diffsync_adapter_children(pp->src->name);
+	List	   *dchildren = diffsync_adapter_children(pp->dst->name);
+	ListCell   *ls,
+			   *ld;
+
+	foreach(ls, schildren)
+	{
+		DsAdapter  *sa = diffsync_adapter_copy(diffsync_adapter_get(lfirst(ls)));
+
+		foreach(ld, dchildren)
+		{
+			DsAdapter  *da = diffsync_adapter_get(lfirst(ld));
+			DsPair	   *p;
+
+			if (strcmp(sa->model, da->model) != 0)
+				continue;
+			p = palloc0(sizeof(DsPair));
+			p->src = sa;
+			p->dst = diffsync_adapter_copy(da);
+			p->model = sa->model;
+			p->depth = pp->depth + 1;
+			p->parent = parent;
+			if (p->depth > 32)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_RECURSION),
+						 errmsg("adapter hierarchy under \"%s\" is deeper than 32 levels", pp->src->name),
+						 errhint("Check the parent of the adapters for a cycle.")));
+			pair_fields(p, opts, false);
+			pairs = lappend(pairs, p);
+			pairs = pair_children(pairs, list_length(pairs) - 1, opts);
+			break;
+		}
+	}
+	return pairs;
+}
+
+/*
+ * diffsync_build_pairs
+ *		The model levels of a diff of adapters source and target: the pair
+ *		itself, then child adapters sharing a model name, depth first, so
+ *		that a parent always comes before its children.
+ */
+List *
+diffsync_build_pairs(const char *source, const char *target, DsRunOptions *opts)
+{
+	DsPair	   *p = palloc0(sizeof(DsPair));
+	List	   *pairs;
+
+	p->src = diffsync_adapter_copy(diffsync_adapter_get(source));
+	p->dst = diffsync_adapter_copy(diffsync_adapter_get(target));
+	p->model = p->src->model;
+	p->parent = -1;
+	pair_fields(p, opts, true);
+	pairs = list_make1(p);
+	if (opts->path == NULL)
+		pairs = pair_children(pairs, 0, opts);
+	return pairs;
+}
+
+/* The SQL comparing field f on aliases s and t, as a value to put in ROW(). */
+static char *
+compare_sql(DsField *f, const char *alias, DsRunOptions *opts, bool is_path)
+{
+	TypeCacheEntry *tc = lookup_type_cache(f->type, TYPECACHE_EQ_OPR);
+	char	   *col = psprintf("%s.%s", alias, quote_identifier(f->name));
+
+	if (is_path && opts->path_len > 1)
+	{
+		StringInfoData arr;
+
+		initStringInfo(&arr);
+		appendStringInfoChar(&arr, '{');
+		for (int i = 1; i < opts->path_len; i++)
+		{
+			if (i > 1)
+				appendStringInfoChar(&arr, ',');
+			appendStringInfoChar(&arr, '"');
+			for (int c = 0; c < opts->path_segs[i].len; c++)
+			{
+				char		ch = opts->path_segs[i].name[c];
+
+				if (ch == '"' || ch == '\\')
+					appendStringInfoChar(&arr, '\\');
+				appendStringInfoChar(&arr, ch);
+			}
+			appendStringInfoChar(&arr, '"');
+		}
+		appendStringInfoChar(&arr, '}');
+		return psprintf("(%s OPERATOR(pg_catalog.#>) %s::pg_catalog.text[])", col,
+						quote_literal_cstr(arr.data));
+	}
+	/* types without an equality operator (json, xml, point) compare as text */
+	if (!OidIsValid(tc->eq_opr))
+		return psprintf("%s::pg_catalog.text", col);
+	return col;
+}
+
+/*
+ * diffsync_model_where
+ *		The WHERE of one side's model rows for this run ("where" option),
+ *		or NULL.
+ */
+char *
+diffsync_model_where(DsPair *pair, DsRunOptions *opts, bool source)
+{
+	return opts->where ? psprintf("(%s\n)", opts->where) : NULL;
+}
+
+/*
+ * The FROM clause of a pair's diff (source rows s FULL JOIN target rows t on
+ * the identifiers, each with a "__ds_p" presence flag) and the condition
+ * "attributes differ", into from and distinct.
+ */
+static void
+diff_from_sql(DsPair *pair, DsRunOptions *opts, StringInfo from, StringInfo distinct)
+{
+	char	   *where = diffsync_model_where(pair, opts, true);
+	StringInfoData scmp,
+				tcmp;
+
+	initStringInfo(&scmp);
+	initStringInfo(&tcmp);
+	for (int i = 0; i < pair->nattrs; i++)
+	{
+		bool		is_path = (i == pair->path_attr);
+
+		if (pair->path_attr >= 0 && !is_path)
+			continue;
+		appendStringInfo(&scmp, "%s%s", scmp.len ? ", " : "",
+						 compare_sql(pair->sattrs[i], "s", opts, is_path));
+		appendStringInfo(&tcmp, "%s%s", tcmp.len ? ", " : "",
+						 compare_sql(pair->dattrs[i], "t", opts, is_path));
+	}
+	if (scmp.len)
+		appendStringInfo(distinct, "ROW(%s) IS DISTINCT FROM ROW(%s)", scmp.data, tcmp.data);
+	else
+		appendStringInfoString(distinct, "false");
+
+	appendStringInfo(from,
+					 " FROM (SELECT m.*, true AS \"__ds_p\" FROM (%s) m%s%s) s"
+					 " FULL JOIN (SELECT m.*, true AS \"__ds_p\" FROM (%s) m%s%s) t ON ",
+					 diffsync_adapter_select_sql(pair->src, NULL),
+					 where ? " WHERE " : "", where ? where : "",
+					 diffsync_adapter_select_sql(pair->dst, NULL),
+					 where ? " WHERE " : "", where ? where : "");
+	for (int i = 0; i < pair->nids; i++)
+		appendStringInfo(from, "%ss.%s OPERATOR(pg_catalog.=) t.%s", i ? " AND " : "",
+						 quote_identifier(pair->sids[i]->name),
+						 quote_identifier(pair->sids[i]->name));
+}
+
+/*
+ * diffsync_diff_sql
+ *		The statement returning (key, src, dst, src_ts, dst_ts, changed) for
+ *		every differing key of a pair, or every key when all_rows.
+ */
+char *
+diffsync_diff_sql(DsPair *pair, DsRunOptions *opts, bool all_rows)
+{
+	StringInfoData buf;
+	StringInfoData from;
+	StringInfoData distinct;
+	DsField   **sfields = palloc(sizeof(DsField *) * (pair->nids + pair->nattrs));
+
+	for (int i = 0; i < pair->nids; i++)
+		sfields[i] = pair->sids[i];
+	for (int i = 0; i < pair->nattrs; i++)
+		sfields[pair->nids + i] = pair->sattrs[i];
+	initStringInfo(&from);
+	initStringInfo(&distinct);
+	diff_from_sql(pair, opts, &from, &distinct);
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf,
+					 "SELECT CASE WHEN s.\"__ds_p\" THEN %s ELSE %s END, "
+					 "CASE WHEN s.\"__ds_p\" THEN %s END, "
+					 "CASE WHEN t.\"__ds_p\" THEN %s END, "
+					 "s.\"__ds_ts\", t.\"__ds_ts\", %s%s",
+					 diffsync_jsonb_object_sql(sfields, pair->nids, "s"),
+					 diffsync_jsonb_object_sql(sfields, pair->nids, "t"),
+					 diffsync_jsonb_object_sql(sfields, pair->nids + pair->nattrs, "s"),
+					 diffsync_jsonb_object_sql(sfields, pair->nids + pair->nattrs, "t"),
+					 distinct.data, from.data);
+	if (!all_rows)
+		appendStringInfo(&buf, " WHERE s.\"__ds_p\" IS NULL OR t.\"__ds_p\" IS NULL OR %s",
+						 distinct.data);
+	return buf.data;
+}
+
+/*
+ * The statement counting, for a pair, rows only in source, only in target,
+ * in both and changed, in both and unchanged, and rows with a NULL
+ * identifier.
+ */
+static char *
+diff_count_sql(DsPair *pair, DsRunOptions *opts)
+{
+	StringInfoData from;
+	StringInfoData distinct;
+	StringInfoData nullids;
+
+	initStringInfo(&from);
+	initStringInfo(&distinct);
+	initStringInfo(&nullids);
+	diff_from_sql(pair, opts, &from, &distinct);
+	for (int i = 0; i < pair->nids; i++)
+		appendStringInfo(&nullids, "%s(s.%s IS NULL AND s.\"__ds_p\") OR (t.%s IS NULL AND t.\"__ds_p\")",
+						 i ? " OR " : "", quote_identifier(pair->sids[i]->name),
+						 quote_identifier(pair->sids[i]->name));
+	return psprintf("SELECT pg_catalog.count(*) FILTER (WHERE t.\"__ds_p\" IS NULL), "
+					"pg_catalog.count(*) FILTER (WHERE s.\"__ds_p\" IS NULL), "
+					"pg_catalog.count(*) FILTER (WHERE s.\"__ds_p\" AND t.\"__ds_p\" AND %s), "
+					"pg_catalog.count(*) FILTER (WHERE s.\"__ds_p\" AND t.\"__ds_p\" AND NOT %s), "
+					"pg_catalog.count(*) FILTER (WHERE %s)%s",
+					distinct.data, distinct.data, nullids.data, from.data);
+}
+
+/*
+ * Fail if an adapter yields two rows with the same identifiers (only
+ * checked when no unique index guarantees it).
+ */
+static void
+check_unique(DsPair *pair, DsAdapter *a, DsField **ids, DsRunOptions *opts)
+{
+	StringInfoData cols;
+	char	   *where = diffsync_model_where(pair, opts, a == pair->src);
+	char	   *sql;
+	int			rc;
+
+	if (a->ids_unique)
+		return;
+	initStringInfo(&cols);
+	for (int i = 0; i < pair->nids; i++)
+		appendStringInfo(&cols, "%sm.%s", i ? ", " : "", quote_identifier(ids[i]->name));
+	sql = psprintf("SELECT %s FROM (%s) m%s%s GROUP BY %s HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 1 LIMIT 1",
+				   diffsync_jsonb_object_sql(ids, pair->nids, "m"),
+				   diffsync_adapter_select_sql(a, NULL),
+				   where ? " WHERE " : "", where ? where : "", cols.data);
+	rc = SPI_execute(sql, true, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "duplicate check failed: %s", SPI_result_code_string(rc));
+	if (SPI_processed > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNIQUE_VIOLATION),
+				 errmsg("adapter \"%s\" has more than one row with identifiers %s",
+						a->name, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1)),
+				 errhint("Identifiers must be unique: fix the data, or choose identifier fields that are.")));
+}
+
+/*
+ * Per-run checks of a pair that need queries: unique identifiers on both
+ * sides.
+ */
+static void
+check_pair(DsPair *pair, DsRunOptions *opts)
+{
+	check_unique(pair, pair->src, pair->sids, opts);
+	check_unique(pair, pair->dst, pair->dids, opts);
+}
+
+/* Raise the error for a NULL identifier in a diff row. */
+static void
+check_key(DsPair *pair, DsDiffRow *row)
+{
+	JsonbValue	key;
+	JsonbValue *keys,
+			   *vals;
+	int			n;
+
+	diffsync_jsonb_root(row->key, &key);
+	n = diffsync_object_members(key.val.binary.data, &keys, &vals);
+	for (int i = 0; i < n; i++)
+		if (vals[i].type == jbvNull)
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("adapter \"%s\" has a row whose identifier \"%.*s\" is NULL",
+							row->src ? pair->src->name : pair->dst->name,
+							keys[i].val.string.len, keys[i].val.string.val),
+					 errhint("Filter such rows out with the adapter's filter, or give them identifiers.")));
+}
+
+/*
+ * diffsync_read_diff_row
+ *		Read one row of the diff statement (the values stay in SPI memory).
+ */
+void
+diffsync_read_diff_row(HeapTuple tup, TupleDesc desc, DsDiffRow *row)
+{
+	bool		isnull;
+	Datum		d;
+
+	row->key = DatumGetJsonbP(SPI_getbinval(tup, desc, DIFF_COL_KEY, &isnull));
+	d = SPI_getbinval(tup, desc, DIFF_COL_SRC, &isnull);
+	row->src = isnull ? NULL : DatumGetJsonbP(d);
+	d = SPI_getbinval(tup, desc, DIFF_COL_DST, &isnull);
+	row->dst = isnull ? NULL : DatumGetJsonbP(d);
+	row->src_ts = DatumGetTimestampTz(SPI_getbinval(tup, desc, DIFF_COL_SRC_TS, &row->src_ts_null));
+	row->dst_ts = DatumGetTimestampTz(SPI_getbinval(tup, desc, DIFF_COL_DST_TS, &row->dst_ts_null));
+}
+
+/* Value of attribute name in model row jsonb, or NULL when absent. */
+static JsonbValue *
+row_attr(Jsonb *row, const char *name, JsonbValue *out)
+{
+	JsonbValue	root;
+
+	diffsync_jsonb_root(row, &root);
+	return diffsync_object_get(&root, name, strlen(name), out) ? out : NULL;
+}
+
+/*
+ * diffsync_row_changes
+ *		{attribute: {"source", "target"[, "patch"]}} for the attributes that
+ *		differ between model rows src and dst (with a path option: just the
+ *		section, keyed by the path).  jsonb attributes carry the RFC 6902
+ *		patch from the target value to the source value.
+ */
+Jsonb *
+diffsync_row_changes(DsPair *pair, DsRunOptions *opts, Jsonb *src, Jsonb *dst)
+{
+	JsonbParseState *st = NULL;
+
+	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+	for (int i = 0; i < pair->nattrs; i++)
+	{
+		JsonbValue	sv,
+					dv;
+		JsonbValue *s,
+				   *d;
+		const char *name = pair->sattrs[i]->name;
+
+		if (pair->path_attr >= 0 && i != pair->path_attr)
+			continue;
+		s = row_attr(src, name, &sv);
+		d = row_attr(dst, name, &dv);
+		if (pair->path_attr == i && opts->path_len > 1)
+		{
+			JsonbValue	ssec,
+						dsec;
+			bool		has_s = s && diffsync_value_get_path(s, opts->path_segs + 1, opts->path_len - 1, &ssec);
+			bool		has_d = d && diffsync_value_get_path(d, opts->path_segs + 1, opts->path_len - 1, &dsec);
+
+			if (has_s == has_d && (!has_s || diffsync_values_equal(&ssec, &dsec)))
+				continue;
+			diffsync_push_cstring(&st, WJB_KEY, opts->path);
+			pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+			if (has_s)
+			{
+				diffsync_push_cstring(&st, WJB_KEY, "source");
+				pushJsonbValue(&st, WJB_VALUE, &ssec);
+			}
+			if (has_d)
+			{
+				diffsync_push_cstring(&st, WJB_KEY, "target");
+				pushJsonbValue(&st, WJB_VALUE, &dsec);
+			}
+			if (has_s && has_d)
+			{
+				JsonbValue	patch;
+
+				diffsync_jsonb_root(diffsync_diff_values(&dsec, &ssec), &patch);
+				diffsync_push_cstring(&st, WJB_KEY, "patch");
+				pushJsonbValue(&st, WJB_VALUE, &patch);
+			}
+			pushJsonbValue(&st, WJB_END_OBJECT, NULL);
+			continue;
+		}
+		if (s && d && diffsync_values_equal(s, d))
+			continue;
+		diffsync_push_cstring(&st, WJB_KEY, name);
+		pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+		diffsync_push_cstring(&st, WJB_KEY, "source");
+		pushJsonbValue(&st, WJB_VALUE, s);
+		diffsync_push_cstring(&st, WJB_KEY, "target");
+		pushJsonbValue(&st, WJB_VALUE, d);
+		if (pair->sattrs[i]->type == JSONBOID)
+		{
+			JsonbValue	patch;
+
+			diffsync_jsonb_root(diffsync_diff_values(d, s), &patch);
+			diffsync_push_cstring(&st, WJB_KEY, "patch");
+			pushJsonbValue(&st, WJB_VALUE, &patch);
+		}
+		pushJsonbValue(&st, WJB_END_OBJECT, NULL);
+	}
+	return JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_OBJECT, NULL));
+}
+
+/* Callback per diff row: the pair, the row, the action and the user data. */
+typedef void (*DiffRowFn) (DsPair *pair, DsRunOptions *opts, DsDiffRow *row,
+						   const char *action, void *arg);
+
+/*
+ * Run the diff of every pair (in order), calling fn for each row with its
+ * action: create, update, delete, unchanged (with log_unchanged), or skip
+ * (unmatched rows the skip_unmatched_* options suppress).  With sorted, rows
+ * of a pair come ordered by key.
+ */
+static void
+diff_walk(List *pairs, DsRunOptions *opts, bool sorted, DiffRowFn fn, void *arg)
+{
+	ListCell   *lc;
+	MemoryContext rowcxt = AllocSetContextCreate(CurrentMemoryContext,
+												 "diffsync diff row",
+												 ALLOCSET_DEFAULT_SIZES);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	foreach(lc, pairs)
+	{
+		DsPair	   *pair = lfirst(lc);
+		char	   *sql = diffsync_diff_sql(pair, opts, opts->log_unchanged);
+		Portal		portal;
+
+		check_pair(pair, opts);
+		if (sorted)
+			sql = psprintf("%s ORDER BY 1::pg_catalog.text", sql);
+		portal = SPI_cursor_open_with_args(NULL, sql, 0, NULL, NULL, NULL, true, 0);
+		for (;;)
+		{
+			SPI_cursor_fetch(portal, true, 1000);
+			if (SPI_processed == 0)
+				break;
+			for (uint64 i = 0; i < SPI_processed; i++)
+			{
+				DsDiffRow	row;
+				const char *action;
+				bool		isnull;
+				MemoryContext old = MemoryContextSwitchTo(rowcxt);
+
+				diffsync_read_diff_row(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, &row);
+				check_key(pair, &row);
+				if (row.dst == NULL)
+					action = opts->skip_unmatched_src ? "skip" : "create";
+				else if (row.src == NULL)
+					action = opts->skip_unmatched_dst ? "skip" : "delete";
+				else if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
+													DIFF_COL_CHANGED, &isnull)))
+					action = "update";
+				else
+					action = "unchanged";
+				fn(pair, opts, &row, action, arg);
+				MemoryContextSwitchTo(old);
+				MemoryContextReset(rowcxt);
+			}
+			SPI_freetuptable(SPI_tuptable);
+			CHECK_FOR_INTERRUPTS();
+		}
+		SPI_cursor_close(portal);
+	}
+	SPI_finish();
+	MemoryContextDelete(rowcxt);
+}
+
+/* State of diff(): where rows go */
+typedef struct DiffSrfState
+{
+	Tuplestorestate *tupstore;
+	TupleDesc	tupdesc;
+} DiffSrfState;
+
+/* diff() row callback: one output row per create/update/delete/unchanged. */
+static void
+diff_emit_row(DsPair *pair, DsRunOptions *opts, DsDiffRow *row,
+			  const char *action, void *arg)
+{
+	DiffSrfState *st = arg;
+	Datum		values[6];
+	bool		nulls[6] = {false, false, false, false, false, false};
+
+	if (strcmp(action, "skip") == 0)
+		return;
+	values[0] = CStringGetTextDatum(pair->model);
+	values[1] = JsonbPGetDatum(row->key);
+	values[2] = CStringGetTextDatum(action);
+	values[3] = row->src ? JsonbPGetDatum(row->src) : (Datum) 0;
+	nulls[3] = row->src == NULL;
+	values[4] = row->dst ? JsonbPGetDatum(row->dst) : (Datum) 0;
+	nulls[4] = row->dst == NULL;
+	if (strcmp(action, "update") == 0)
+		values[5] = JsonbPGetDatum(diffsync_row_changes(pair, opts, row->src, row->dst));
+	else
+		nulls[5] = true;
+	tuplestore_putvalues(st->tupstore, st->tupdesc, values, nulls);
+}
+
+PG_FUNCTION_INFO_V1(diffsync_diff);
+
+/*
+ * diffsync.diff(source, target, options)
+ *		-> SETOF (model, key, action, source, target, changes)
+ */
+Datum
+diffsync_diff(PG_FUNCTION_ARGS)
+{
+	char	   *source = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *target = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	DsRunOptions opts;
+	List	   *pairs;
+	DiffSrfState st;
+
+	diffsync_parse_run_options(PG_GETARG_JSONB_P(2), &opts, "diff", false);
+	pairs = diffsync_build_pairs(source, target, &opts);
+	InitMaterializedSRF(fcinfo, 0);
+	st.tupstore = rsinfo->setResult;
+	st.tupdesc = rsinfo->setDesc;
+	diff_walk(pairs, &opts, false, diff_emit_row, &st);
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(diffsync_diff_summary);
+
+/*
+ * diffsync.diff_summary(source, target, options) -> jsonb
+ *		{"create", "update", "delete", "no-change", "skip"}: one aggregate
+ *		pass per model level.
+ */
+Datum
+diffsync_diff_summary(PG_FUNCTION_ARGS)
+{
+	char	   *source = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *target = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	DsRunOptions opts;
+	List	   *pairs;
+	ListCell   *lc;
+	int64		counts[4] = {0, 0, 0, 0};	/* only src, only dst, changed, same */
+	int64		create,
+				delete,
+				skip = 0;
+
+	diffsync_parse_run_options(PG_GETARG_JSONB_P(2), &opts, "diff_summary", false);
+	pairs = diffsync_build_pairs(source, target, &opts);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	foreach(lc, pairs)
+	{
+		DsPair	   *pair = lfirst(lc);
+		char	   *sql;
+		int			rc;
+
+		check_pair(pair, &opts);
+		sql = diff_count_sql(pair, &opts);
+		rc = SPI_execute(sql, true, 0);
+		if (rc != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "diff summary query failed");
+		for (int i = 0; i < 4; i++)
+		{
+			bool		isnull;
+
+			counts[i] += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1, &isnull));
+		}
+		{
+			bool		isnull;
+
+			if (DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5, &isnull)) > 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						 errmsg("adapter \"%s\" or \"%s\" has a row with a NULL identifier",
+								pair->src->name, pair->dst->name),
+						 errhint("Filter such rows out with the adapter's filter, or give them identifiers.")));
+		}
+	}
+	SPI_finish();
+
+	create = counts[0];
+	delete = counts[1];
+	if (opts.skip_unmatched_src)
+	{
+		skip += create;
+		create = 0;
+	}
+	if (opts.skip_unmatched_dst)
+	{
+		skip += delete;
+		delete = 0;
+	}
+	PG_RETURN_JSONB_P(DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(
+			psprintf("{\"create\": " INT64_FORMAT ", \"update\": " INT64_FORMAT ", \"delete\": " INT64_FORMAT
+					 ", \"no-change\": " INT64_FORMAT ", \"skip\": " INT64_FORMAT "}",
+					 create, counts[2], delete, counts[3], skip)))));
+}
+
+/* State of diff_text(): the text being built */
+typedef struct DiffTextState
+{
+	StringInfoData buf;
+	DsPair	   *last_pair;
+	int64		n;
+} DiffTextState;
+
+/* Text of attribute name of a model row, "MISSING" when absent. */
+static char *
+attr_text(Jsonb *row, const char *name)
+{
+	JsonbValue	v;
+
+	if (row == NULL || row_attr(row, name, &v) == NULL)
+		return "MISSING";
+	return diffsync_value_to_cstring(&v);
+}
+
+/* diff_text() row callback: append the row's lines. */
+static void
+diff_text_row(DsPair *pair, DsRunOptions *opts, DsDiffRow *row,
+			  const char *action, void *arg)
+{
+	DiffTextState *st = arg;
+	int			indent = pair->depth * 2;
+	char	   *key = JsonbToCString(NULL, &row->key->root, VARSIZE(row->key));
+
+	if (strcmp(action, "skip") == 0)
+		return;
+	if (st->last_pair != pair)
+	{
+		appendStringInfo(&st->buf, "%*s%s\n", indent, "", pair->model);
+		st->last_pair = pair;
+	}
+	st->n++;
+	if (strcmp(action, "create") == 0)
+		appendStringInfo(&st->buf, "%*s  %s %s: MISSING in target\n", indent, "", pair->model, key);
+	else if (strcmp(action, "delete") == 0)
+		appendStringInfo(&st->buf, "%*s  %s %s: MISSING in source\n", indent, "", pair->model, key);
+	else if (strcmp(action, "unchanged") == 0)
+		appendStringInfo(&st->buf, "%*s  %s %s: no change\n", indent, "", pair->model, key);
+	else
+	{
+		appendStringInfo(&st->buf, "%*s  %s %s\n", indent, "", pair->model, key);
+		for (int i = 0; i < pair->nattrs; i++)
+		{
+			const char *name = pair->sattrs[i]->name;
+			JsonbValue	sv,
+						dv;
+			JsonbValue *s = row_attr(row->src, name, &sv);
+			JsonbValue *d = row_attr(row->dst, name, &dv);
+
+			if (pair->path_attr >= 0 && i != pair->path_attr)
+				continue;
+			if (s && d && diffsync_values_equal(s, d))
+				continue;
+			appendStringInfo(&st->buf, "%*s    %s    source(%s)    target(%s)\n", indent, "",
+							 name, attr_text(row->src, name), attr_text(row->dst, name));
+		}
+	}
+}
+
+PG_FUNCTION_INFO_V1(diffsync_diff_text);
+
+/*
+ * diffsync.diff_text(source, target, options) -> text
+ *		The differences as an indented tree: model, key, attribute with the
+ *		source and target values, or "MISSING in target/source".
+ */
+Datum
+diffsync_diff_text(PG_FUNCTION_ARGS)
+{
+	char	   *source = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *target = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	DsRunOptions opts;
+	List	   *pairs;
+	DiffTextState st;
+
+	diffsync_parse_run_options(PG_GETARG_JSONB_P(2), &opts, "diff_text", false);
+	pairs = diffsync_build_pairs(source, target, &opts);
+	initStringInfo(&st.buf);
+	st.last_pair = NULL;
+	st.n = 0;
+	diff_walk(pairs, &opts, true, diff_text_row, &st);
+	if (st.n == 0)
+		appendStringInfoString(&st.buf, "(no differences)\n");
+	PG_RETURN_TEXT_P(cstring_to_text_with_len(st.buf.data, st.buf.len));
+}
