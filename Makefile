@@ -10,6 +10,9 @@ OBJS = \
 	src/array_align.o \
 	src/adapter.o \
 	src/table_diff.o \
+	src/apply.o \
+	src/sync.o \
+	src/engine.o \
 	src/jsonb_diff.o \
 	src/jsonb_patch.o \
 	src/jsonb_merge.o

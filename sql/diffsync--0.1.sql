@@ -244,3 +244,71 @@ AS 'MODULE_PATHNAME', 'diffsync_diff_text'
 LANGUAGE C STRICT STABLE PARALLEL UNSAFE;
 COMMENT ON FUNCTION @extschema@.diff_text(pg_catalog.text, pg_catalog.text, pg_catalog.jsonb) IS
 'the differences between two adapters as a readable tree';
+
+CREATE TABLE @extschema@.syncs (
+    sync_id     pg_catalog.int8 PRIMARY KEY,
+    engine      pg_catalog.text,
+    started_at  pg_catalog.timestamptz NOT NULL,
+    finished_at pg_catalog.timestamptz NOT NULL,
+    result      pg_catalog.jsonb NOT NULL
+);
+COMMENT ON TABLE @extschema@.syncs IS
+'one row per sync run (diffsync.sync and diffsync.sync_engine), with its result object';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.syncs', '');
+GRANT SELECT ON @extschema@.syncs TO PUBLIC;
+
+CREATE FUNCTION @extschema@.sync(source pg_catalog.text,
+                                 target pg_catalog.text,
+                                 direction pg_catalog.text DEFAULT 'source_to_target',
+                                 strategy pg_catalog.text DEFAULT 'last_update_wins',
+                                 options pg_catalog.jsonb DEFAULT '{}')
+RETURNS pg_catalog.jsonb
+AS 'MODULE_PATHNAME', 'diffsync_sync'
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.sync(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.jsonb) IS
+'reconcile two adapters once: direction, conflict strategy, options; returns the result object';
+
+CREATE FUNCTION @extschema@.create_engine(name pg_catalog.text,
+                                          source pg_catalog.text,
+                                          target pg_catalog.text,
+                                          direction pg_catalog.text DEFAULT 'bidirectional',
+                                          strategy pg_catalog.text DEFAULT 'last_update_wins',
+                                          options pg_catalog.jsonb DEFAULT '{}')
+RETURNS void
+AS 'MODULE_PATHNAME', 'diffsync_create_engine'
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.create_engine(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.jsonb) IS
+'define a named sync engine between two adapters';
+
+CREATE FUNCTION @extschema@.drop_engine(name pg_catalog.text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'diffsync_drop_engine'
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.drop_engine(pg_catalog.text) IS
+'remove a sync engine with its base state and queued conflicts';
+
+CREATE FUNCTION @extschema@.sync_engine(name pg_catalog.text,
+                                        options pg_catalog.jsonb DEFAULT '{}')
+RETURNS pg_catalog.jsonb
+AS 'MODULE_PATHNAME', 'diffsync_sync_engine'
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.sync_engine(pg_catalog.text, pg_catalog.jsonb) IS
+'run a sync engine (its options overridden by the given ones); syncs of one engine serialize';
+
+CREATE FUNCTION @extschema@.resolve_conflict(conflict_id pg_catalog.int8,
+                                             resolution pg_catalog.text DEFAULT NULL,
+                                             value pg_catalog.jsonb DEFAULT NULL)
+RETURNS pg_catalog.jsonb
+AS 'MODULE_PATHNAME', 'diffsync_resolve_conflict'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.resolve_conflict(pg_catalog.int8, pg_catalog.text, pg_catalog.jsonb) IS
+'settle a queued conflict with the source value, the target value or an explicit value';
+
+CREATE VIEW @extschema@.engines AS
+SELECT e.name, e.source, e.target, e.direction, e.strategy, e.options, e.last_sync_id,
+       (SELECT pg_catalog.count(*) FROM @extschema@.conflicts c
+         WHERE c.engine OPERATOR(pg_catalog.=) e.name AND c.status OPERATOR(pg_catalog.=) 'open') AS open_conflicts
+  FROM @extschema@.engine e;
+COMMENT ON VIEW @extschema@.engines IS
+'readable listing of sync engines with their number of open conflicts';
+GRANT SELECT ON @extschema@.engines TO PUBLIC;

@@ -14,6 +14,7 @@
 #ifndef DIFFSYNC_H
 #define DIFFSYNC_H
 
+#include "executor/spi.h"
 #include "nodes/pg_list.h"
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
@@ -242,6 +243,7 @@ typedef struct DsDiffRow
 	bool		dst_ts_null;
 	TimestampTz src_ts;
 	TimestampTz dst_ts;
+	Jsonb	   *base;			/* engine base state, NULL if none */
 } DsDiffRow;
 
 /* in table_diff.c */
@@ -249,11 +251,54 @@ extern void diffsync_parse_run_options(Jsonb *options, DsRunOptions *opts,
 									   const char *fn, bool sync);
 extern List *diffsync_build_pairs(const char *source, const char *target,
 								  DsRunOptions *opts);
-extern char *diffsync_diff_sql(DsPair *pair, DsRunOptions *opts, bool all_rows);
+extern char *diffsync_diff_sql(DsPair *pair, DsRunOptions *opts, bool all_rows,
+							   const char *base_engine);
+extern void diffsync_check_pair(DsPair *pair, DsRunOptions *opts);
+extern void diffsync_check_key(DsPair *pair, DsDiffRow *row);
 extern void diffsync_read_diff_row(HeapTuple tup, TupleDesc desc, DsDiffRow *row);
 extern char *diffsync_model_where(DsPair *pair, DsRunOptions *opts, bool source);
 extern Jsonb *diffsync_row_changes(DsPair *pair, DsRunOptions *opts,
 								   Jsonb *src, Jsonb *dst);
+
+/* Operations of a writer */
+typedef enum DsWriteOp
+{
+	DS_WRITE_INSERT,
+	DS_WRITE_UPDATE,
+	DS_WRITE_DELETE
+} DsWriteOp;
+
+/* Called for each row a batch could not write (continue_on_failure) */
+typedef void (*DsWriteFailureFn) (void *arg, DsWriteOp op, Jsonb *row,
+								  ErrorData *edata);
+
+/* Batched, prepared writes of model rows into one adapter's relation */
+typedef struct DsWriter
+{
+	DsPair	   *pair;
+	DsAdapter  *a;				/* the adapter written */
+	DsField   **ids;			/* its identifier fields, in pair order */
+	DsField   **attrs;			/* its attribute fields written */
+	int			nattrs;
+	SPIPlanPtr	plan[3];
+	List	   *pending[3];		/* rows (Jsonb *) waiting for a flush */
+	int64		written[3];		/* rows written so far */
+	int			batch_size;
+	bool		continue_on_failure;
+	bool		dry_run;
+	DsWriteFailureFn on_failure;
+	void	   *failure_arg;
+	MemoryContext cxt[3];		/* hold pending rows, per operation */
+} DsWriter;
+
+/* in apply.c */
+extern DsWriter *diffsync_writer_create(DsPair *pair, bool to_source,
+										DsRunOptions *opts,
+										DsWriteFailureFn on_failure, void *arg);
+extern void diffsync_writer_add(DsWriter *w, DsWriteOp op, Jsonb *row,
+								bool defer);
+extern void diffsync_writer_flush(DsWriter *w, DsWriteOp op);
+extern void diffsync_writer_check(DsWriter *w, DsWriteOp op);
 
 /* in jsonb_diff.c */
 extern Jsonb *diffsync_diff_values(const JsonbValue *a, const JsonbValue *b);

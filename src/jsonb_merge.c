@@ -33,6 +33,7 @@
 #include "utils/timestamp.h"
 
 #include "diffsync.h"
+#include "sync.h"
 
 #define MERGE3_FN_NAME "jsonb_merge3"
 
@@ -919,4 +920,31 @@ diffsync_jsonb_merge3(PG_FUNCTION_ARGS)
 	diffsync_push_cstring(&st, WJB_KEY, "conflicts");
 	pushJsonbValue(&st, WJB_VALUE, &conflicts);
 	PG_RETURN_JSONB_P(JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_OBJECT, NULL)));
+}
+
+/*
+ * diffsync_merge3_values
+ *		The merged value of a three-way merge of jsonb values, true conflicts
+ *		going to the source (source_wins) or the target.  Used by the sync
+ *		strategy "merge".
+ */
+Jsonb *
+diffsync_merge3_values(const JsonbValue *base, const JsonbValue *source,
+					   const JsonbValue *target, bool source_wins)
+{
+	Datum		opts = DirectFunctionCall1(jsonb_in, CStringGetDatum(source_wins ?
+																	 "{\"strategy\": \"source_wins\"}" :
+																	 "{\"strategy\": \"target_wins\"}"));
+	Datum		res = DirectFunctionCall4(diffsync_jsonb_merge3,
+										  JsonbPGetDatum(diffsync_value_to_jsonb(base)),
+										  JsonbPGetDatum(diffsync_value_to_jsonb(source)),
+										  JsonbPGetDatum(diffsync_value_to_jsonb(target)),
+										  opts);
+	JsonbValue	root,
+				merged;
+
+	diffsync_jsonb_root(DatumGetJsonbP(res), &root);
+	if (!diffsync_object_get(&root, "merged", 6, &merged))
+		elog(ERROR, "three-way merge returned no merged value");
+	return diffsync_value_to_jsonb(&merged);
 }

@@ -23,6 +23,7 @@
 #include "utils/jsonb.h"
 
 #include "diffsync.h"
+#include "sync.h"
 
 typedef enum PatchNodeKind
 {
@@ -617,4 +618,88 @@ diffsync_jsonb_patch(PG_FUNCTION_ARGS)
 		PG_RETURN_JSONB_P(diffsync_value_to_jsonb(&root->value));
 	res = node_push(&state, root, WJB_ELEM);
 	PG_RETURN_JSONB_P(JsonbValueToJsonb(res));
+}
+
+/* Follow segs from root without raising: NULL when missing. */
+static PatchNode *
+node_lookup(PatchNode *root, DsSegment *segs, int nsegs)
+{
+	PatchNode  *cur = root;
+
+	for (int i = 0; i < nsegs; i++)
+	{
+		if (!node_is_container(cur))
+			return NULL;
+		node_expand(cur);
+		if (cur->kind == NODE_OBJECT)
+		{
+			bool		found;
+			int			pos = node_find_key(cur, segs[i].name, segs[i].len, &found);
+
+			if (!found)
+				return NULL;
+			cur = cur->items[pos];
+		}
+		else
+		{
+			int			index;
+
+			if (!diffsync_parse_array_index(segs[i].name, segs[i].len, &index) ||
+				index >= cur->n)
+				return NULL;
+			cur = cur->items[index];
+		}
+	}
+	return cur;
+}
+
+/*
+ * diffsync_set_section
+ *		doc (NULL or JSON null: an empty object) with the value at segs set
+ *		to value, or removed when value is NULL.  Missing parent objects are
+ *		created.  Used by incremental sync to write one section of a jsonb
+ *		attribute and leave the rest as it is.
+ */
+Jsonb *
+diffsync_set_section(const JsonbValue *doc, DsSegment *segs, int nsegs,
+					 const JsonbValue *value)
+{
+	PatchNode  *root;
+	PatchOp		pop;
+	JsonbParseState *state = NULL;
+
+	pop.index = 0;
+	pop.op = "set section";
+	pop.path = "";
+	if (doc == NULL || doc->type == jbvNull)
+	{
+		root = palloc0(sizeof(PatchNode));
+		root->kind = NODE_OBJECT;
+	}
+	else
+		root = node_from_value(doc);
+
+	for (int i = 1; i < nsegs; i++)
+	{
+		if (node_lookup(root, segs, i) == NULL)
+		{
+			PatchNode  *empty = palloc0(sizeof(PatchNode));
+
+			empty->kind = NODE_OBJECT;
+			patch_add(&pop, &root, segs, i, empty);
+		}
+	}
+	if (value)
+	{
+		if (node_lookup(root, segs, nsegs) != NULL)
+			patch_replace(&pop, &root, segs, nsegs, node_from_value(value));
+		else
+			patch_add(&pop, &root, segs, nsegs, node_from_value(value));
+	}
+	else if (node_lookup(root, segs, nsegs) != NULL)
+		(void) patch_remove(&pop, root, segs, nsegs);
+
+	if (root->kind == NODE_VALUE)
+		return diffsync_value_to_jsonb(&root->value);
+	return JsonbValueToJsonb(node_push(&state, root, WJB_ELEM));
 }

@@ -436,7 +436,8 @@ diff_from_sql(DsPair *pair, DsRunOptions *opts, StringInfo from, StringInfo dist
  *		every differing key of a pair, or every key when all_rows.
  */
 char *
-diffsync_diff_sql(DsPair *pair, DsRunOptions *opts, bool all_rows)
+diffsync_diff_sql(DsPair *pair, DsRunOptions *opts, bool all_rows,
+				  const char *base_engine)
 {
 	StringInfoData buf;
 	StringInfoData from;
@@ -456,12 +457,21 @@ diffsync_diff_sql(DsPair *pair, DsRunOptions *opts, bool all_rows)
 					 "SELECT CASE WHEN s.\"__ds_p\" THEN %s ELSE %s END, "
 					 "CASE WHEN s.\"__ds_p\" THEN %s END, "
 					 "CASE WHEN t.\"__ds_p\" THEN %s END, "
-					 "s.\"__ds_ts\", t.\"__ds_ts\", %s%s",
+					 "s.\"__ds_ts\", t.\"__ds_ts\", %s%s%s",
 					 diffsync_jsonb_object_sql(sfields, pair->nids, "s"),
 					 diffsync_jsonb_object_sql(sfields, pair->nids, "t"),
 					 diffsync_jsonb_object_sql(sfields, pair->nids + pair->nattrs, "s"),
 					 diffsync_jsonb_object_sql(sfields, pair->nids + pair->nattrs, "t"),
-					 distinct.data, from.data);
+					 distinct.data,
+					 base_engine ? psprintf(", (SELECT b.state FROM " DIFFSYNC_SCHEMA ".engine_base b"
+											" WHERE b.engine OPERATOR(pg_catalog.=) %s"
+											" AND b.model OPERATOR(pg_catalog.=) %s"
+											" AND b.key OPERATOR(pg_catalog.=) CASE WHEN s.\"__ds_p\" THEN %s ELSE %s END)",
+											quote_literal_cstr(base_engine),
+											quote_literal_cstr(pair->model),
+											diffsync_jsonb_object_sql(sfields, pair->nids, "s"),
+											diffsync_jsonb_object_sql(sfields, pair->nids, "t")) : "",
+					 from.data);
 	if (!all_rows)
 		appendStringInfo(&buf, " WHERE s.\"__ds_p\" IS NULL OR t.\"__ds_p\" IS NULL OR %s",
 						 distinct.data);
@@ -532,16 +542,16 @@ check_unique(DsPair *pair, DsAdapter *a, DsField **ids, DsRunOptions *opts)
  * Per-run checks of a pair that need queries: unique identifiers on both
  * sides.
  */
-static void
-check_pair(DsPair *pair, DsRunOptions *opts)
+void
+diffsync_check_pair(DsPair *pair, DsRunOptions *opts)
 {
 	check_unique(pair, pair->src, pair->sids, opts);
 	check_unique(pair, pair->dst, pair->dids, opts);
 }
 
 /* Raise the error for a NULL identifier in a diff row. */
-static void
-check_key(DsPair *pair, DsDiffRow *row)
+void
+diffsync_check_key(DsPair *pair, DsDiffRow *row)
 {
 	JsonbValue	key;
 	JsonbValue *keys,
@@ -577,6 +587,12 @@ diffsync_read_diff_row(HeapTuple tup, TupleDesc desc, DsDiffRow *row)
 	row->dst = isnull ? NULL : DatumGetJsonbP(d);
 	row->src_ts = DatumGetTimestampTz(SPI_getbinval(tup, desc, DIFF_COL_SRC_TS, &row->src_ts_null));
 	row->dst_ts = DatumGetTimestampTz(SPI_getbinval(tup, desc, DIFF_COL_DST_TS, &row->dst_ts_null));
+	row->base = NULL;
+	if (desc->natts >= 7)
+	{
+		d = SPI_getbinval(tup, desc, 7, &isnull);
+		row->base = isnull ? NULL : DatumGetJsonbP(d);
+	}
 }
 
 /* Value of attribute name in model row jsonb, or NULL when absent. */
@@ -690,10 +706,10 @@ diff_walk(List *pairs, DsRunOptions *opts, bool sorted, DiffRowFn fn, void *arg)
 	foreach(lc, pairs)
 	{
 		DsPair	   *pair = lfirst(lc);
-		char	   *sql = diffsync_diff_sql(pair, opts, opts->log_unchanged);
+		char	   *sql = diffsync_diff_sql(pair, opts, opts->log_unchanged, NULL);
 		Portal		portal;
 
-		check_pair(pair, opts);
+		diffsync_check_pair(pair, opts);
 		if (sorted)
 			sql = psprintf("%s ORDER BY 1::pg_catalog.text", sql);
 		portal = SPI_cursor_open_with_args(NULL, sql, 0, NULL, NULL, NULL, true, 0);
@@ -710,7 +726,7 @@ diff_walk(List *pairs, DsRunOptions *opts, bool sorted, DiffRowFn fn, void *arg)
 				MemoryContext old = MemoryContextSwitchTo(rowcxt);
 
 				diffsync_read_diff_row(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, &row);
-				check_key(pair, &row);
+				diffsync_check_key(pair, &row);
 				if (row.dst == NULL)
 					action = opts->skip_unmatched_src ? "skip" : "create";
 				else if (row.src == NULL)
@@ -821,7 +837,7 @@ diffsync_diff_summary(PG_FUNCTION_ARGS)
 		char	   *sql;
 		int			rc;
 
-		check_pair(pair, &opts);
+		diffsync_check_pair(pair, &opts);
 		sql = diff_count_sql(pair, &opts);
 		rc = SPI_execute(sql, true, 0);
 		if (rc != SPI_OK_SELECT || SPI_processed != 1)

@@ -1,0 +1,684 @@
+/*-------------------------------------------------------------------------
+ *
+ * engine.c
+ *	  Sync engines (named, persisted sync configurations), their base state
+ *	  (the attribute values both sides had after the last sync, for
+ *	  three-way decisions), and the conflict queue: create_engine(),
+ *	  drop_engine(), sync_engine(), resolve_conflict().
+ *
+ * Concurrency: sync_engine() locks the engine's catalog row FOR UPDATE, so
+ * two syncs of one engine serialize; the second sees the first's writes and
+ * base.  resolve_conflict() locks the conflict row the same way.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+
+#include "diffsync.h"
+#include "sync.h"
+
+/* Memory for queued base changes of the current level. */
+static MemoryContext
+base_context(SyncRun *run)
+{
+	if (run->basecxt == NULL)
+		run->basecxt = AllocSetContextCreate(CurrentMemoryContext, "diffsync base",
+											 ALLOCSET_DEFAULT_SIZES);
+	return run->basecxt;
+}
+
+/* Copy a jsonb datum into memory context cxt. */
+static Jsonb *
+jsonb_copy_in(MemoryContext cxt, Jsonb *j)
+{
+	Jsonb	   *copy = MemoryContextAlloc(cxt, VARSIZE(j));
+
+	memcpy(copy, j, VARSIZE(j));
+	return copy;
+}
+
+/*
+ * diffsync_base_queue
+ *		Remember that key's base state is now state (written at the next
+ *		flush).
+ */
+void
+diffsync_base_queue(SyncRun *run, DsPair *pair, Jsonb *key, Jsonb *state)
+{
+	MemoryContext old;
+	JsonbParseState *st = NULL;
+	JsonbValue	k,
+				s;
+	Jsonb	   *entry;
+
+	if (!run->use_base || run->opts.dry_run)
+		return;
+	diffsync_jsonb_root(key, &k);
+	diffsync_jsonb_root(state, &s);
+	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+	diffsync_push_cstring(&st, WJB_KEY, "key");
+	pushJsonbValue(&st, WJB_VALUE, &k);
+	diffsync_push_cstring(&st, WJB_KEY, "state");
+	pushJsonbValue(&st, WJB_VALUE, &s);
+	entry = JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_OBJECT, NULL));
+	old = MemoryContextSwitchTo(base_context(run));
+	run->base_upserts = lappend(run->base_upserts, jsonb_copy_in(run->basecxt, entry));
+	MemoryContextSwitchTo(old);
+	if (list_length(run->base_upserts) >= run->opts.batch_size)
+		diffsync_base_flush(run, pair);
+}
+
+/*
+ * diffsync_base_forget
+ *		Remember that key has no base any more (deleted on both sides).
+ */
+void
+diffsync_base_forget(SyncRun *run, DsPair *pair, Jsonb *key)
+{
+	MemoryContext old;
+
+	if (!run->use_base || run->opts.dry_run)
+		return;
+	old = MemoryContextSwitchTo(base_context(run));
+	run->base_deletes = lappend(run->base_deletes, jsonb_copy_in(run->basecxt, key));
+	MemoryContextSwitchTo(old);
+	if (list_length(run->base_deletes) >= run->opts.batch_size)
+		diffsync_base_flush(run, pair);
+}
+
+/* A jsonb array of the list's jsonb values. */
+static Jsonb *
+list_to_array(List *l)
+{
+	JsonbParseState *st = NULL;
+	ListCell   *lc;
+
+	pushJsonbValue(&st, WJB_BEGIN_ARRAY, NULL);
+	foreach(lc, l)
+	{
+		JsonbValue	v;
+
+		diffsync_jsonb_root(lfirst(lc), &v);
+		pushJsonbValue(&st, WJB_ELEM, &v);
+	}
+	return JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_ARRAY, NULL));
+}
+
+/*
+ * diffsync_base_flush
+ *		Write the queued base changes of the current level.
+ */
+void
+diffsync_base_flush(SyncRun *run, DsPair *pair)
+{
+	Oid			argtypes[3] = {TEXTOID, TEXTOID, JSONBOID};
+	Datum		args[3];
+
+	if (run->base_upserts == NIL && run->base_deletes == NIL)
+		return;
+	args[0] = CStringGetTextDatum(run->engine);
+	args[1] = CStringGetTextDatum(pair->model);
+	if (run->base_upserts != NIL)
+	{
+		if (run->base_upsert_plan == NULL)
+			run->base_upsert_plan =
+				SPI_prepare("INSERT INTO " DIFFSYNC_SCHEMA ".engine_base (engine, model, key, state, synced_at) "
+							"SELECT $1, $2, e OPERATOR(pg_catalog.->) 'key', e OPERATOR(pg_catalog.->) 'state', pg_catalog.now() "
+							"FROM pg_catalog.jsonb_array_elements($3) e "
+							"ON CONFLICT (engine, model, key) DO UPDATE "
+							"SET state = EXCLUDED.state, synced_at = EXCLUDED.synced_at",
+							3, argtypes);
+		args[2] = JsonbPGetDatum(list_to_array(run->base_upserts));
+		if (SPI_execute_plan(run->base_upsert_plan, args, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not write the base state of engine \"%s\"", run->engine);
+	}
+	if (run->base_deletes != NIL)
+	{
+		if (run->base_delete_plan == NULL)
+			run->base_delete_plan =
+				SPI_prepare("DELETE FROM " DIFFSYNC_SCHEMA ".engine_base "
+							"WHERE engine OPERATOR(pg_catalog.=) $1 AND model OPERATOR(pg_catalog.=) $2 "
+							"AND key IN (SELECT e FROM pg_catalog.jsonb_array_elements($3) e)",
+							3, argtypes);
+		args[2] = JsonbPGetDatum(list_to_array(run->base_deletes));
+		if (SPI_execute_plan(run->base_delete_plan, args, NULL, false, 0) != SPI_OK_DELETE)
+			elog(ERROR, "could not delete base state of engine \"%s\"", run->engine);
+	}
+	run->base_upserts = NIL;
+	run->base_deletes = NIL;
+	MemoryContextReset(run->basecxt);
+}
+
+/*
+ * After the first sync of an engine, every key equal on both sides gets its
+ * base state.
+ */
+static void
+base_populate(SyncRun *run)
+{
+	ListCell   *lc;
+	Oid			argtypes[2] = {TEXTOID, TEXTOID};
+
+	foreach(lc, run->pairs)
+	{
+		DsPair	   *pair = lfirst(lc);
+		Datum		args[2];
+		char	   *sql = psprintf("INSERT INTO " DIFFSYNC_SCHEMA ".engine_base (engine, model, key, state, synced_at) "
+								   "SELECT $1, $2, d.key, d.src, pg_catalog.now() "
+								   "FROM (%s) d(key, src, dst, src_ts, dst_ts, changed) "
+								   "WHERE d.src IS NOT NULL AND d.dst IS NOT NULL AND NOT d.changed "
+								   "ON CONFLICT (engine, model, key) DO NOTHING",
+								   diffsync_diff_sql(pair, &run->opts, true, NULL));
+
+		args[0] = CStringGetTextDatum(run->engine);
+		args[1] = CStringGetTextDatum(pair->model);
+		if (SPI_execute_with_args(sql, 2, argtypes, args, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not record the base state of engine \"%s\"", run->engine);
+	}
+}
+
+/*
+ * diffsync_row_from_object
+ *		A model row with the identifiers of key and the attributes of obj (a
+ *		resolver's answer for a whole row); missing attributes are null.
+ */
+Jsonb *
+diffsync_row_from_object(SyncRun *run, DsPair *pair, Jsonb *key, Jsonb *obj)
+{
+	JsonbParseState *st = NULL;
+	JsonbValue	k,
+				o;
+
+	if (!JB_ROOT_IS_OBJECT(obj))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("resolver must return a JSON object of attributes (or NULL) for a conflict over a whole row")));
+	diffsync_jsonb_root(key, &k);
+	diffsync_jsonb_root(obj, &o);
+	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+	for (int i = 0; i < pair->nids; i++)
+	{
+		JsonbValue	v;
+		const char *name = pair->sids[i]->name;
+
+		diffsync_push_cstring(&st, WJB_KEY, name);
+		if (!diffsync_object_get(&k, name, strlen(name), &v))
+			v.type = jbvNull;
+		pushJsonbValue(&st, WJB_VALUE, &v);
+	}
+	for (int i = 0; i < pair->nattrs; i++)
+	{
+		JsonbValue	v;
+		const char *name = pair->sattrs[i]->name;
+
+		diffsync_push_cstring(&st, WJB_KEY, name);
+		if (!diffsync_object_get(&o, name, strlen(name), &v))
+			v.type = jbvNull;
+		pushJsonbValue(&st, WJB_VALUE, &v);
+	}
+	return JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_OBJECT, NULL));
+}
+
+PG_FUNCTION_INFO_V1(diffsync_create_engine);
+
+/*
+ * diffsync.create_engine(name, source, target, direction, strategy, options)
+ */
+Datum
+diffsync_create_engine(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	SyncRun		run;
+	Oid			argtypes[6] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID};
+	Datum		args[6];
+	int			rc;
+
+	memset(&run, 0, sizeof(run));
+	run.source = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	run.target = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	run.dir = diffsync_parse_direction(text_to_cstring(PG_GETARG_TEXT_PP(3)));
+	run.strategy = diffsync_parse_strategy(text_to_cstring(PG_GETARG_TEXT_PP(4)));
+	diffsync_parse_run_options(PG_GETARG_JSONB_P(5), &run.opts, "create_engine", true);
+	run.resultcxt = CurrentMemoryContext;
+	diffsync_sync_prepare(&run);	/* validates adapters, options, resolver */
+
+	for (int i = 0; i < 6; i++)
+		args[i] = PG_GETARG_DATUM(i);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	rc = SPI_execute_with_args("SELECT 1 FROM " DIFFSYNC_SCHEMA ".engine WHERE name OPERATOR(pg_catalog.=) $1",
+							   1, argtypes, args, NULL, true, 1);
+	if (rc == SPI_OK_SELECT && SPI_processed > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("engine \"%s\" already exists", name)));
+	rc = SPI_execute_with_args("INSERT INTO " DIFFSYNC_SCHEMA ".engine (name, source, target, direction, strategy, options) "
+							   "VALUES ($1, $2, $3, $4, $5, $6)", 6, argtypes, args, NULL, false, 0);
+	if (rc != SPI_OK_INSERT)
+		elog(ERROR, "could not insert into the engine catalog");
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(diffsync_drop_engine);
+
+/*
+ * diffsync.drop_engine(name) -- remove an engine with its base state and
+ * its queued conflicts.
+ */
+Datum
+diffsync_drop_engine(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1];
+
+	args[0] = PG_GETARG_DATUM(0);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("DELETE FROM " DIFFSYNC_SCHEMA ".engine WHERE name OPERATOR(pg_catalog.=) $1",
+							  1, argtypes, args, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "could not delete from the engine catalog");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("engine \"%s\" does not exist", name)));
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(diffsync_sync_engine);
+
+/*
+ * diffsync.sync_engine(name, options) -> jsonb
+ *		Run an engine: its stored settings, options overridden by the call's.
+ */
+Datum
+diffsync_sync_engine(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	Jsonb	   *call_options = PG_GETARG_JSONB_P(1);
+	SyncRun		run;
+	Oid			argtypes[2] = {TEXTOID, JSONBOID};
+	Datum		args[2];
+	int			rc;
+	bool		isnull;
+	bool		base_empty = false;
+	Jsonb	   *result;
+	MemoryContext caller = CurrentMemoryContext;
+
+	memset(&run, 0, sizeof(run));
+	run.resultcxt = caller;
+	args[0] = PG_GETARG_DATUM(0);
+	args[1] = JsonbPGetDatum(call_options);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	/* lock the engine: syncs of one engine run one at a time */
+	rc = SPI_execute_with_args("SELECT source, target, direction, strategy, "
+							   "options OPERATOR(pg_catalog.||) $2 "
+							   "FROM " DIFFSYNC_SCHEMA ".engine WHERE name OPERATOR(pg_catalog.=) $1 FOR UPDATE",
+							   2, argtypes, args, NULL, false, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read the engine catalog");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("engine \"%s\" does not exist", name)));
+	{
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		MemoryContext spi = MemoryContextSwitchTo(caller);
+
+		run.engine = pstrdup(name);
+		run.source = pstrdup(SPI_getvalue(tup, desc, 1));
+		run.target = pstrdup(SPI_getvalue(tup, desc, 2));
+		run.dir = diffsync_parse_direction(SPI_getvalue(tup, desc, 3));
+		run.strategy = diffsync_parse_strategy(SPI_getvalue(tup, desc, 4));
+		diffsync_parse_run_options(DatumGetJsonbPCopy(SPI_getbinval(tup, desc, 5, &isnull)),
+								   &run.opts, "sync_engine", true);
+		run.use_base = (run.dir == DS_BIDIRECTIONAL);
+		diffsync_sync_prepare(&run);
+		MemoryContextSwitchTo(spi);
+	}
+
+	if (run.use_base)
+	{
+		rc = SPI_execute_with_args("SELECT 1 FROM " DIFFSYNC_SCHEMA ".engine_base WHERE engine OPERATOR(pg_catalog.=) $1 LIMIT 1",
+								   1, argtypes, args, NULL, true, 1);
+		base_empty = (rc == SPI_OK_SELECT && SPI_processed == 0);
+	}
+
+	run.sync_id = diffsync_next_sync_id();
+	diffsync_sync_execute(&run);
+	if (base_empty && !run.opts.dry_run)
+		base_populate(&run);
+	result = diffsync_sync_result(&run);
+	diffsync_sync_log(&run, result);
+	{
+		Oid			t2[2] = {TEXTOID, INT8OID};
+		Datum		a2[2];
+
+		a2[0] = args[0];
+		a2[1] = Int64GetDatum(run.sync_id);
+		if (SPI_execute_with_args("UPDATE " DIFFSYNC_SCHEMA ".engine SET last_sync_id = $2 WHERE name OPERATOR(pg_catalog.=) $1",
+								  2, t2, a2, NULL, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "could not update the engine catalog");
+	}
+	SPI_finish();
+	PG_RETURN_JSONB_P(result);
+}
+
+/* The current model row of key through one side of a pair, or NULL. */
+static Jsonb *
+fetch_row(DsPair *pair, bool source, Jsonb *key)
+{
+	DsAdapter  *a = source ? pair->src : pair->dst;
+	DsField   **ids = source ? pair->sids : pair->dids;
+	DsField   **fields = palloc(sizeof(DsField *) * (pair->nids + pair->nattrs));
+	StringInfoData defs,
+				match;
+	Oid			argtypes[1] = {JSONBOID};
+	Datum		args[1];
+	bool		isnull;
+	char	   *sql;
+
+	initStringInfo(&defs);
+	initStringInfo(&match);
+	for (int i = 0; i < pair->nids; i++)
+	{
+		fields[i] = ids[i];
+		appendStringInfo(&defs, "%s%s %s", i ? ", " : "", quote_identifier(ids[i]->name),
+						 format_type_with_typemod(ids[i]->type, ids[i]->typmod));
+		appendStringInfo(&match, "%sm.%s OPERATOR(pg_catalog.=) k.%s", i ? " AND " : "",
+						 quote_identifier(ids[i]->name), quote_identifier(ids[i]->name));
+	}
+	for (int i = 0; i < pair->nattrs; i++)
+		fields[pair->nids + i] = source ? pair->sattrs[i] : pair->dattrs[i];
+	sql = psprintf("SELECT %s FROM (%s) m, pg_catalog.jsonb_to_record($1) AS k(%s) WHERE %s",
+				   diffsync_jsonb_object_sql(fields, pair->nids + pair->nattrs, "m"),
+				   diffsync_adapter_select_sql(a, NULL), defs.data, match.data);
+	args[0] = JsonbPGetDatum(key);
+	if (SPI_execute_with_args(sql, 1, argtypes, args, NULL, false, 2) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the current row of adapter \"%s\"", a->name);
+	if (SPI_processed == 0)
+		return NULL;
+	return DatumGetJsonbPCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/* Count written rows of a writer. */
+static int64
+writer_total(DsWriter *w)
+{
+	return w->written[0] + w->written[1] + w->written[2];
+}
+
+PG_FUNCTION_INFO_V1(diffsync_resolve_conflict);
+
+/*
+ * diffsync.resolve_conflict(conflict_id, resolution, value) -> jsonb
+ *		Settle a queued conflict with the source value, the target value or
+ *		an explicit value, written to the side(s) its sync's direction
+ *		writes.
+ */
+Datum
+diffsync_resolve_conflict(PG_FUNCTION_ARGS)
+{
+	int64		id = PG_GETARG_INT64(0);
+	char	   *resolution = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
+	Jsonb	   *value = PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2);
+	Oid			argtypes[1] = {INT8OID};
+	Datum		args[1];
+	MemoryContext caller = CurrentMemoryContext;
+	HeapTuple	tup;
+	TupleDesc	desc;
+	bool		isnull;
+	char	   *engine,
+			   *source,
+			   *target,
+			   *model;
+	DsDirection dir;
+	Jsonb	   *key,
+			   *conflict;
+	JsonbValue	croot,
+				attrv,
+				chosen;
+	bool		has_chosen;
+	bool		row_level;
+	DsRunOptions opts;
+	List	   *pairs;
+	ListCell   *lc;
+	DsPair	   *pair = NULL;
+	int64		written[2] = {0, 0};
+	Jsonb	   *final = NULL;
+	JsonbParseState *st = NULL;
+	JsonbValue	v;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("conflict_id must not be NULL")));
+	if (resolution == NULL && value == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("resolve_conflict needs a resolution (\"source\" or \"target\") or a value")));
+	if (resolution && strcmp(resolution, "source") != 0 && strcmp(resolution, "target") != 0 &&
+		strcmp(resolution, "value") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unrecognized resolution \"%s\"", resolution),
+				 errhint("Valid resolutions are \"source\", \"target\" and \"value\" (with a value).")));
+	if (resolution && strcmp(resolution, "value") != 0 && value != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("resolution \"%s\" takes no value", resolution)));
+	if (resolution && strcmp(resolution, "value") == 0 && value == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("resolution \"value\" needs a value")));
+	if (resolution == NULL)
+		resolution = "value";
+
+	args[0] = Int64GetDatum(id);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("SELECT engine, source, target, direction, model, key, conflict, status "
+							  "FROM " DIFFSYNC_SCHEMA ".conflicts WHERE conflict_id OPERATOR(pg_catalog.=) $1 FOR UPDATE",
+							  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the conflict queue");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("conflict " INT64_FORMAT " does not exist", id)));
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	if (strcmp(SPI_getvalue(tup, desc, 8), "open") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("conflict " INT64_FORMAT " is already resolved", id)));
+	{
+		MemoryContext spi = MemoryContextSwitchTo(caller);
+
+		engine = SPI_getvalue(tup, desc, 1);
+		engine = engine ? pstrdup(engine) : NULL;
+		source = pstrdup(SPI_getvalue(tup, desc, 2));
+		target = pstrdup(SPI_getvalue(tup, desc, 3));
+		dir = diffsync_parse_direction(SPI_getvalue(tup, desc, 4));
+		model = pstrdup(SPI_getvalue(tup, desc, 5));
+		key = DatumGetJsonbPCopy(SPI_getbinval(tup, desc, 6, &isnull));
+		conflict = DatumGetJsonbPCopy(SPI_getbinval(tup, desc, 7, &isnull));
+		MemoryContextSwitchTo(spi);
+	}
+
+	/* what to write */
+	diffsync_jsonb_root(conflict, &croot);
+	if (strcmp(resolution, "value") == 0)
+	{
+		diffsync_jsonb_root(value, &chosen);
+		has_chosen = true;
+	}
+	else
+		has_chosen = diffsync_object_get(&croot, strcmp(resolution, "source") == 0 ?
+										 "source_value" : "target_value", 12, &chosen) &&
+			chosen.type != jbvNull;
+	row_level = !diffsync_object_get(&croot, "attribute", 9, &attrv) || attrv.type == jbvNull;
+
+	/* find the model level, with the conflict's section path if it had one */
+	diffsync_parse_run_options(NULL, &opts, "resolve_conflict", true);
+	if (!row_level)
+	{
+		JsonbValue	pathv;
+
+		if (diffsync_object_get(&croot, "path", 4, &pathv) && pathv.type == jbvString)
+		{
+			opts.path = pnstrdup(pathv.val.string.val, pathv.val.string.len);
+			opts.path_len = diffsync_pointer_parse(opts.path, strlen(opts.path), &opts.path_segs);
+		}
+	}
+	pairs = diffsync_build_pairs(source, target, &opts);
+	foreach(lc, pairs)
+		if (strcmp(((DsPair *) lfirst(lc))->model, model) == 0)
+			pair = lfirst(lc);
+	if (pair == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%s\" of conflict " INT64_FORMAT " is no longer synced by adapters \"%s\" and \"%s\"",
+						model, id, source, target)));
+
+	for (int side = 0; side < 2; side++)
+	{
+		bool		to_source = (side == 0);
+		Jsonb	   *cur;
+		DsWriter   *w;
+
+		if (to_source ? dir == DS_SOURCE_TO_TARGET : dir == DS_TARGET_TO_SOURCE)
+			continue;
+		cur = fetch_row(pair, to_source, key);
+		w = diffsync_writer_create(pair, to_source, &opts, NULL, NULL);
+		if (row_level)
+		{
+			if (!has_chosen)
+			{
+				if (cur)
+					diffsync_writer_add(w, DS_WRITE_DELETE, cur, true);
+			}
+			else
+			{
+				SyncRun		tmp;
+
+				memset(&tmp, 0, sizeof(tmp));
+				final = diffsync_row_from_object(&tmp, pair, key, diffsync_value_to_jsonb(&chosen));
+				diffsync_writer_add(w, cur ? DS_WRITE_UPDATE : DS_WRITE_INSERT, final, true);
+			}
+		}
+		else
+		{
+			JsonbParseState *rs = NULL;
+			JsonbValue	root;
+			JsonbValue *keys,
+					   *vals;
+			int			n;
+
+			if (cur == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("the row of conflict " INT64_FORMAT " no longer exists in adapter \"%s\"",
+								id, to_source ? source : target),
+						 errhint("Run the sync again: the deletion will be reconciled as a change of its own.")));
+			/* the current row with the attribute (or section) replaced */
+			diffsync_jsonb_root(cur, &root);
+			n = diffsync_object_members(root.val.binary.data, &keys, &vals);
+			pushJsonbValue(&rs, WJB_BEGIN_OBJECT, NULL);
+			for (int i = 0; i < n; i++)
+			{
+				pushJsonbValue(&rs, WJB_KEY, &keys[i]);
+				if (keys[i].val.string.len == attrv.val.string.len &&
+					memcmp(keys[i].val.string.val, attrv.val.string.val, attrv.val.string.len) == 0)
+				{
+					JsonbValue	nv;
+
+					if (opts.path_len > 1)
+						diffsync_jsonb_root(diffsync_set_section(&vals[i], opts.path_segs + 1,
+																 opts.path_len - 1,
+																 has_chosen ? &chosen : NULL), &nv);
+					else if (has_chosen)
+						nv = chosen;
+					else
+						nv.type = jbvNull;
+					pushJsonbValue(&rs, WJB_VALUE, &nv);
+				}
+				else
+					pushJsonbValue(&rs, WJB_VALUE, &vals[i]);
+			}
+			final = JsonbValueToJsonb(pushJsonbValue(&rs, WJB_END_OBJECT, NULL));
+			diffsync_writer_add(w, DS_WRITE_UPDATE, final, true);
+		}
+		for (int op = 0; op < 3; op++)
+			diffsync_writer_flush(w, op);
+		written[side] = writer_total(w);
+	}
+
+	/* settle it, and the engine's base */
+	{
+		Oid			t3[3] = {INT8OID, TEXTOID, JSONBOID};
+		Datum		a3[3];
+		char		n3[3] = {' ', ' ', ' '};
+
+		a3[0] = Int64GetDatum(id);
+		a3[1] = CStringGetTextDatum(resolution);
+		a3[2] = has_chosen ? JsonbPGetDatum(diffsync_value_to_jsonb(&chosen)) : (Datum) 0;
+		n3[2] = has_chosen ? ' ' : 'n';
+		if (SPI_execute_with_args("UPDATE " DIFFSYNC_SCHEMA ".conflicts SET status = 'resolved', "
+								  "resolution = $2, resolved_value = $3, resolved_at = pg_catalog.now() "
+								  "WHERE conflict_id OPERATOR(pg_catalog.=) $1",
+								  3, t3, a3, n3, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "could not update the conflict queue");
+	}
+	if (engine && dir == DS_BIDIRECTIONAL)
+	{
+		SyncRun		brun;
+
+		memset(&brun, 0, sizeof(brun));
+		brun.engine = engine;
+		brun.use_base = true;
+		brun.opts = opts;
+		if (final && has_chosen)
+			diffsync_base_queue(&brun, pair, key, final);
+		else if (!has_chosen && row_level)
+			diffsync_base_forget(&brun, pair, key);
+		diffsync_base_flush(&brun, pair);
+	}
+	SPI_finish();
+
+	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+	diffsync_push_cstring(&st, WJB_KEY, "conflict_id");
+	v.type = jbvNumeric;
+	v.val.numeric = int64_to_numeric(id);
+	pushJsonbValue(&st, WJB_VALUE, &v);
+	diffsync_push_cstring(&st, WJB_KEY, "resolution");
+	diffsync_push_cstring(&st, WJB_VALUE, resolution);
+	diffsync_push_cstring(&st, WJB_KEY, "value");
+	if (has_chosen)
+		pushJsonbValue(&st, WJB_VALUE, &chosen);
+	else
+	{
+		v.type = jbvNull;
+		pushJsonbValue(&st, WJB_VALUE, &v);
+	}
+	diffsync_push_cstring(&st, WJB_KEY, "source_rows_written");
+	v.type = jbvNumeric;
+	v.val.numeric = int64_to_numeric(written[0]);
+	pushJsonbValue(&st, WJB_VALUE, &v);
+	diffsync_push_cstring(&st, WJB_KEY, "target_rows_written");
+	v.val.numeric = int64_to_numeric(written[1]);
+	pushJsonbValue(&st, WJB_VALUE, &v);
+	PG_RETURN_JSONB_P(JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_OBJECT, NULL)));
+}
