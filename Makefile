@@ -26,3 +26,6 @@ REGRESS_OPTS = --inputdir=test
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# PGXS does not track header dependencies
+$(OBJS): src/diffsync.h src/sync.h

@@ -104,8 +104,7 @@ adapter_relcache_callback(Datum arg, Oid relid)
  *		against the relation.
  */
 void
-diffsync_validate_expression(const char *expr, const char *what,
-							 const char *adapter)
+diffsync_validate_expression(const char *expr, const char *what)
 {
 	List	   *stmts;
 	SelectStmt *sel;
@@ -114,7 +113,7 @@ diffsync_validate_expression(const char *expr, const char *what,
 	if (expr == NULL || expr[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s of adapter \"%s\" is empty", what, adapter)));
+				 errmsg("%s is empty", what)));
 
 	PG_TRY();
 	{
@@ -129,8 +128,7 @@ diffsync_validate_expression(const char *expr, const char *what,
 		FlushErrorState();
 		ereport(ERROR,
 				(errcode(ERRCODE_SYNTAX_ERROR),
-				 errmsg("%s of adapter \"%s\" is not a valid SQL expression: %s",
-						what, adapter, expr),
+				 errmsg("%s is not a valid SQL expression: %s", what, expr),
 				 errdetail("%s", edata->message)));
 	}
 	PG_END_TRY();
@@ -151,8 +149,7 @@ diffsync_validate_expression(const char *expr, const char *what,
 bad:
 	ereport(ERROR,
 			(errcode(ERRCODE_SYNTAX_ERROR),
-			 errmsg("%s of adapter \"%s\" must be a single SQL expression: %s",
-					what, adapter, expr)));
+			 errmsg("%s must be a single SQL expression: %s", what, expr)));
 }
 
 /* Text of a jsonb string member, or NULL when absent or JSON null. */
@@ -236,7 +233,7 @@ adapter_map_field(DsAdapter *a, DsField *f, const char *name, Jsonb *columns)
 					 errhint("Map the field to an existing column with the \"columns\" argument.")));
 	}
 	if (read)
-		diffsync_validate_expression(read, psprintf("read expression of field \"%s\"", name), a->name);
+		diffsync_validate_expression(read, psprintf("read expression of field \"%s\" of adapter \"%s\"", name, a->name));
 	if (write)
 	{
 		if (column == NULL)
@@ -244,7 +241,7 @@ adapter_map_field(DsAdapter *a, DsField *f, const char *name, Jsonb *columns)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("field \"%s\" of adapter \"%s\" has a write expression but no column",
 							name, a->name)));
-		diffsync_validate_expression(write, psprintf("write expression of field \"%s\"", name), a->name);
+		diffsync_validate_expression(write, psprintf("write expression of field \"%s\" of adapter \"%s\"", name, a->name));
 	}
 	f->column = column;
 	f->read_sql = read ? psprintf("(%s\n)", read) :
@@ -418,7 +415,7 @@ adapter_build(const char *name, Oid relid, const char *model, List *ids,
 
 	if (filter)
 	{
-		diffsync_validate_expression(filter, "filter", name);
+		diffsync_validate_expression(filter, psprintf("filter of adapter \"%s\"", name));
 		a->filter = pstrdup(filter);
 	}
 

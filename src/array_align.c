@@ -327,30 +327,63 @@ diffsync_array_align(JsonbValue *a, int n, JsonbValue *b, int m,
 					 const DsArrayOptions *opts, bool keyed,
 					 int *amatch, int *bmatch)
 {
-	int		   *classes = palloc(sizeof(int) * Max(n + m, 1));
+	int		   *classes;
 	AlignState	st;
 	int			vsize;
+	int			pre = 0,
+				suf = 0,
+				mn,
+				mm;
 
 	for (int i = 0; i < n; i++)
 		amatch[i] = -1;
 	for (int j = 0; j < m; j++)
 		bmatch[j] = -1;
-	if (n == 0 || m == 0)
-		return;
 
-	align_classes(a, n, b, m, opts, keyed, classes);
+	/*
+	 * Common prefix and suffix first, compared directly: most edits touch a
+	 * few elements, and hashing and sorting the whole arrays would cost more
+	 * than the diff itself.
+	 */
+	while (pre < n && pre < m && diffsync_identity_equal(&a[pre], &b[pre], opts, keyed))
+	{
+		amatch[pre] = bmatch[pre] = pre;
+		pre++;
+	}
+	while (suf < n - pre && suf < m - pre &&
+		   diffsync_identity_equal(&a[n - 1 - suf], &b[m - 1 - suf], opts, keyed))
+	{
+		amatch[n - 1 - suf] = m - 1 - suf;
+		bmatch[m - 1 - suf] = n - 1 - suf;
+		suf++;
+	}
+	mn = n - pre - suf;
+	mm = m - pre - suf;
+	if (mn == 0 || mm == 0 || (mn == 1 && mm == 1))
+		return;					/* nothing left that could align */
+
+	classes = palloc(sizeof(int) * (mn + mm));
+	align_classes(a + pre, mn, b + pre, mm, opts, keyed, classes);
 
 	st.a = classes;
-	st.b = classes + n;
-	st.amatch = amatch;
-	st.bmatch = bmatch;
-	st.voff = (n + m + 1) / 2 + 2;
+	st.b = classes + mn;
+	st.amatch = amatch + pre;
+	st.bmatch = bmatch + pre;
+	st.voff = (mn + mm + 1) / 2 + 2;
 	vsize = 2 * st.voff + 1;
 	st.vf = palloc(sizeof(int) * vsize);
 	st.vb = palloc(sizeof(int) * vsize);
 	st.budget = DIFFSYNC_ALIGN_BUDGET;
 
-	align_range(&st, 0, n, 0, m);
+	align_range(&st, 0, mn, 0, mm);
+
+	/* matches found in the middle are relative to it */
+	for (int i = 0; i < mn; i++)
+		if (amatch[pre + i] >= 0)
+			amatch[pre + i] += pre;
+	for (int j = 0; j < mm; j++)
+		if (bmatch[pre + j] >= 0)
+			bmatch[pre + j] += pre;
 
 	pfree(st.vf);
 	pfree(st.vb);

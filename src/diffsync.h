@@ -65,6 +65,7 @@ typedef enum DsArrayMode
 typedef struct DsArrayOptions
 {
 	DsArrayMode mode;
+	bool		mode_given;		/* "arrays" was set explicitly */
 	int			nkeys;			/* array_key fields, 0 if none */
 	JsonbValue *keys;			/* jbvString values */
 } DsArrayOptions;
@@ -118,6 +119,8 @@ extern bool diffsync_bool_option(const JsonbValue *v, const char *fn,
 								 const char *option);
 extern void diffsync_parse_array_options(const JsonbValue *key, const JsonbValue *v,
 										 DsArrayOptions *opts, const char *fn);
+extern void diffsync_finish_array_options(DsArrayOptions *opts, const char *fn);
+extern bool diffsync_pointer_valid(const char *ptr, int len);
 extern void diffsync_unknown_option(const JsonbValue *key, const char *fn,
 									const char *valid);
 
@@ -176,8 +179,7 @@ extern DsField *diffsync_adapter_field(DsAdapter *a, const char *name);
 extern char *diffsync_adapter_select_sql(DsAdapter *a, const char *extra_where);
 extern char *diffsync_jsonb_object_sql(DsField **fields, int nfields,
 									   const char *alias);
-extern void diffsync_validate_expression(const char *expr, const char *what,
-										 const char *adapter);
+extern void diffsync_validate_expression(const char *expr, const char *what);
 
 /* Sync directions */
 typedef enum DsDirection

@@ -237,6 +237,24 @@ diffsync_pointer_parse(const char *ptr, int len, DsSegment **segs)
 }
 
 /*
+ * diffsync_pointer_valid
+ *		Is ptr (len bytes) a well-formed JSON pointer?  Lets callers raise an
+ *		error in their own terms before diffsync_pointer_parse would.
+ */
+bool
+diffsync_pointer_valid(const char *ptr, int len)
+{
+	if (len == 0)
+		return true;
+	if (ptr[0] != '/')
+		return false;
+	for (int i = 0; i < len; i++)
+		if (ptr[i] == '~' && (i + 1 >= len || (ptr[i + 1] != '0' && ptr[i + 1] != '1')))
+			return false;
+	return true;
+}
+
+/*
  * diffsync_parse_array_index
  *		Read an RFC 6901 array index: "0" or digits without a leading zero,
  *		small enough for an int.  Returns false for anything else ("-",

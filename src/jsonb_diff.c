@@ -110,6 +110,11 @@ diff_parse_options(DiffContext *ctx, Jsonb *options)
 		{
 			char	   *ptr = diffsync_string_option(&val, DIFF_FN_NAME, "path");
 
+			if (!diffsync_pointer_valid(ptr, strlen(ptr)))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("%s option \"path\" is not a valid JSON pointer: \"%s\"", DIFF_FN_NAME, ptr),
+						 errhint("A JSON pointer is empty or starts with \"/\"; write \"~\" as \"~0\" and \"/\" as \"~1\".")));
 			ctx->subtree_len = diffsync_pointer_parse(ptr, strlen(ptr), &ctx->subtree);
 			ctx->has_subtree = true;
 		}
@@ -117,6 +122,7 @@ diff_parse_options(DiffContext *ctx, Jsonb *options)
 			diffsync_unknown_option(&key, DIFF_FN_NAME,
 									"\"arrays\", \"array_key\", \"moves\", \"test_ops\" and \"path\"");
 	}
+	diffsync_finish_array_options(&ctx->arrays, DIFF_FN_NAME);
 }
 
 /*
@@ -501,6 +507,64 @@ diff_values(DiffContext *ctx, const JsonbValue *a, const JsonbValue *b)
 }
 
 /*
+ * With a "path" option, the subtree exists in the target but not in the
+ * source: add it, first creating (as empty objects) the ancestors the
+ * source lacks, so that the patch applies to the source.  An ancestor that
+ * is a scalar in the source, or an array position past the end, cannot be
+ * created that way and is an error.
+ */
+static void
+diff_add_subtree(DiffContext *ctx, const JsonbValue *a, const JsonbValue *b,
+				 const JsonbValue *sb)
+{
+	for (int i = 0; i < ctx->subtree_len; i++)
+	{
+		JsonbValue	pa,
+					pb;
+		bool		last = (i == ctx->subtree_len - 1);
+
+		/* the parent (prefix of i segments) exists in the source now */
+		if (diffsync_value_get_path(a, ctx->subtree, i, &pa) &&
+			diffsync_value_kind(&pa) == DS_KIND_ARRAY)
+		{
+			int			index;
+
+			if (!diffsync_parse_array_index(ctx->subtree[i].name, ctx->subtree[i].len, &index) ||
+				index != (int) JsonContainerSize(pa.val.binary.data))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("%s option \"path\" points past the end of an array of the source", DIFF_FN_NAME),
+						 errdetail("The source has no element there, and an element can only be added at the end.")));
+		}
+		else if (diffsync_value_get_path(a, ctx->subtree, i, &pa) &&
+				 diffsync_value_kind(&pa) != DS_KIND_OBJECT)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s option \"path\" goes through a scalar of the source", DIFF_FN_NAME),
+					 errdetail("The section cannot be added below a %s.",
+							   diffsync_kind_name(diffsync_value_kind(&pa)))));
+
+		diffsync_path_push_key(&ctx->path, ctx->subtree[i].name, ctx->subtree[i].len);
+		if (last)
+			diff_emit(ctx, DS_OP_ADD, NULL, NULL, sb);
+		else if (!diffsync_value_get_path(a, ctx->subtree, i + 1, &pa))
+		{
+			/* a missing ancestor: the target has an object there, or fail */
+			JsonbValue	empty;
+
+			diffsync_value_get_path(b, ctx->subtree, i + 1, &pb);
+			if (diffsync_value_kind(&pb) != DS_KIND_OBJECT)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("%s option \"path\" needs an array the source lacks", DIFF_FN_NAME),
+						 errhint("Diff the nearest ancestor that both documents have instead.")));
+			diffsync_jsonb_root(DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"))), &empty);
+			diff_emit(ctx, DS_OP_ADD, NULL, NULL, &empty);
+		}
+	}
+}
+
+/*
  * Run the diff of source and target under ctx's options, restricted to the
  * "path" subtree when one is given.
  */
@@ -521,14 +585,20 @@ diff_run(DiffContext *ctx, Jsonb *source, Jsonb *target)
 		bool		in_a = diffsync_value_get_path(&a, ctx->subtree, ctx->subtree_len, &sa);
 		bool		in_b = diffsync_value_get_path(&b, ctx->subtree, ctx->subtree_len, &sb);
 
-		for (int i = 0; i < ctx->subtree_len; i++)
-			diffsync_path_push_key(&ctx->path, ctx->subtree[i].name, ctx->subtree[i].len);
 		if (in_a && in_b)
+		{
+			for (int i = 0; i < ctx->subtree_len; i++)
+				diffsync_path_push_key(&ctx->path, ctx->subtree[i].name, ctx->subtree[i].len);
 			diff_values(ctx, &sa, &sb);
+		}
 		else if (in_a)
+		{
+			for (int i = 0; i < ctx->subtree_len; i++)
+				diffsync_path_push_key(&ctx->path, ctx->subtree[i].name, ctx->subtree[i].len);
 			diff_emit(ctx, DS_OP_REMOVE, NULL, &sa, NULL);
+		}
 		else if (in_b)
-			diff_emit(ctx, DS_OP_ADD, NULL, NULL, &sb);
+			diff_add_subtree(ctx, &a, &b, &sb);
 		return;
 	}
 	diff_values(ctx, &a, &b);

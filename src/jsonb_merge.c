@@ -280,7 +280,7 @@ typedef enum Merge3Outcome
 	M3_MERGE_ARRAYS				/* both changed arrays: merge elements */
 } Merge3Outcome;
 
-static void m3_push(Merge3Context *ctx, JsonbParseState **st,
+static bool m3_push(Merge3Context *ctx, JsonbParseState **st,
 					const JsonbValue *b, const JsonbValue *s,
 					const JsonbValue *t, JsonbIteratorToken tok,
 					const JsonbValue *key);
@@ -323,11 +323,30 @@ static TimestampTz
 m3_timestamp_option(const JsonbValue *v, const char *option)
 {
 	char	   *s = diffsync_string_option(v, MERGE3_FN_NAME, option);
+	MemoryContext oldcxt = CurrentMemoryContext;
+	TimestampTz ts = 0;
 
-	return DatumGetTimestampTz(DirectFunctionCall3(timestamptz_in,
-												   CStringGetDatum(s),
-												   ObjectIdGetDatum(InvalidOid),
-												   Int32GetDatum(-1)));
+	PG_TRY();
+	{
+		ts = DatumGetTimestampTz(DirectFunctionCall3(timestamptz_in,
+													 CStringGetDatum(s),
+													 ObjectIdGetDatum(InvalidOid),
+													 Int32GetDatum(-1)));
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s option \"%s\" is not a valid timestamp: \"%s\"", MERGE3_FN_NAME, option, s),
+				 errdetail("%s", edata->message)));
+	}
+	PG_END_TRY();
+	return ts;
 }
 
 /*
@@ -399,6 +418,7 @@ m3_parse_options(Merge3Context *ctx, Jsonb *options)
 									"\"strategy\", \"source_ts\", \"target_ts\", \"resolver\", \"arrays\" and \"array_key\"");
 	}
 
+	diffsync_finish_array_options(&ctx->arrays, MERGE3_FN_NAME);
 	if (ctx->strategy == M3_LAST_UPDATE_WINS &&
 		!(ctx->has_source_ts && ctx->has_target_ts))
 		ereport(ERROR,
@@ -727,9 +747,9 @@ m3_chunk(Merge3Context *ctx, JsonbParseState **st, JsonbValue *B, int nb,
 		for (int i = 0; i < nb; i++)
 		{
 			diffsync_path_push_index(&ctx->path, *outpos);
-			m3_push(ctx, st, &B[i], &S[i], &T[i], WJB_ELEM, NULL);
+			if (m3_push(ctx, st, &B[i], &S[i], &T[i], WJB_ELEM, NULL))
+				(*outpos)++;
 			diffsync_path_pop(&ctx->path);
-			(*outpos)++;
 		}
 		return;
 	}
@@ -777,8 +797,9 @@ m3_arrays(Merge3Context *ctx, JsonbParseState **st, const JsonbValue *b,
 	{
 		for (int i = 0; i < nb; i++)
 		{
-			diffsync_path_push_index(&ctx->path, i);
-			m3_push(ctx, st, &B[i], &S[i], &T[i], WJB_ELEM, NULL);
+			diffsync_path_push_index(&ctx->path, outpos);
+			if (m3_push(ctx, st, &B[i], &S[i], &T[i], WJB_ELEM, NULL))
+				outpos++;
 			diffsync_path_pop(&ctx->path);
 		}
 	}
@@ -814,9 +835,9 @@ m3_arrays(Merge3Context *ctx, JsonbParseState **st, const JsonbValue *b,
 				break;
 			/* the stable element itself: equal by value, or same key */
 			diffsync_path_push_index(&ctx->path, outpos);
-			m3_push(ctx, st, &B[i], &S[ms[i]], &T[mt[i]], WJB_ELEM, NULL);
+			if (m3_push(ctx, st, &B[i], &S[ms[i]], &T[mt[i]], WJB_ELEM, NULL))
+				outpos++;
 			diffsync_path_pop(&ctx->path);
-			outpos++;
 			pb = i + 1;
 			ps = ms[i] + 1;
 			pt = mt[i] + 1;
@@ -828,9 +849,10 @@ m3_arrays(Merge3Context *ctx, JsonbParseState **st, const JsonbValue *b,
 /*
  * Push the merge of b, s and t at ctx->path as token tok, preceded by key
  * when it is an object member.  Nothing is pushed when the merged value is
- * absent.
+ * absent (a member removed, or an array element a resolver dropped);
+ * returns whether something was.
  */
-static void
+static bool
 m3_push(Merge3Context *ctx, JsonbParseState **st, const JsonbValue *b,
 		const JsonbValue *s, const JsonbValue *t, JsonbIteratorToken tok,
 		const JsonbValue *key)
@@ -842,15 +864,7 @@ m3_push(Merge3Context *ctx, JsonbParseState **st, const JsonbValue *b,
 	switch (m3_decide(ctx, b, s, t, &out))
 	{
 		case M3_ABSENT:
-			if (tok == WJB_ELEM)
-			{
-				/* an array element cannot be absent: keep a JSON null */
-				JsonbValue	null_value;
-
-				null_value.type = jbvNull;
-				pushJsonbValue(st, tok, &null_value);
-			}
-			break;
+			return false;
 		case M3_VALUE:
 			m3_push_value(st, key, out, tok);
 			break;
@@ -865,6 +879,7 @@ m3_push(Merge3Context *ctx, JsonbParseState **st, const JsonbValue *b,
 			m3_arrays(ctx, st, b, s, t);
 			break;
 	}
+	return true;
 }
 
 PG_FUNCTION_INFO_V1(diffsync_jsonb_merge3);

@@ -522,6 +522,11 @@ patch_apply_op(PatchNode **root, const JsonbValue *opv, int index)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("JSON Patch operation %d (%s) has no \"path\" member", index, op)));
 	pop.path = path;
+	if (!diffsync_pointer_valid(path, pathlen))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("JSON Patch operation %d (%s) has an invalid JSON pointer \"%s\"", index, op, path),
+				 errdetail("A JSON pointer is empty or starts with \"/\", and \"~\" must be followed by \"0\" or \"1\".")));
 	nsegs = diffsync_pointer_parse(path, pathlen, &segs);
 
 	if (strcmp(op, "move") == 0 || strcmp(op, "copy") == 0)
@@ -531,6 +536,11 @@ patch_apply_op(PatchNode **root, const JsonbValue *opv, int index)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("JSON Patch operation %d (%s) has no \"from\" member", index, op)));
+		if (!diffsync_pointer_valid(from, fromlen))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("JSON Patch operation %d (%s) has an invalid JSON pointer \"%s\" in \"from\"", index, op, from),
+					 errdetail("A JSON pointer is empty or starts with \"/\", and \"~\" must be followed by \"0\" or \"1\".")));
 		nfsegs = diffsync_pointer_parse(from, fromlen, &fsegs);
 	}
 	else if (strcmp(op, "remove") != 0)
@@ -559,7 +569,8 @@ patch_apply_op(PatchNode **root, const JsonbValue *opv, int index)
 		(void) patch_resolve(&pop, *root, fsegs, nfsegs);
 		if (fromlen == pathlen && memcmp(from, path, pathlen) == 0)
 			return;
-		moved = nfsegs == 0 ? *root : patch_remove(&pop, *root, fsegs, nfsegs);
+		/* from is not the root here: the root is a prefix of every other path */
+		moved = patch_remove(&pop, *root, fsegs, nfsegs);
 		patch_add(&pop, root, segs, nsegs, moved);
 	}
 	else if (strcmp(op, "copy") == 0)

@@ -103,6 +103,10 @@ diffsync_values_equal(const JsonbValue *a, const JsonbValue *b)
 		case jbvBool:
 			return a->val.boolean == b->val.boolean;
 		case jbvNumeric:
+			/* identical bytes are equal; else compare by value (1 = 1.0) */
+			if (VARSIZE_ANY(a->val.numeric) == VARSIZE_ANY(b->val.numeric) &&
+				memcmp(a->val.numeric, b->val.numeric, VARSIZE_ANY(a->val.numeric)) == 0)
+				return true;
 			return DatumGetBool(DirectFunctionCall2(numeric_eq,
 													NumericGetDatum(a->val.numeric),
 													NumericGetDatum(b->val.numeric)));
@@ -394,6 +398,7 @@ diffsync_parse_array_options(const JsonbValue *key, const JsonbValue *v,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("%s option \"arrays\" has invalid value \"%s\"", fn, mode),
 					 errhint("Valid values are \"lcs\", \"index\" and \"atomic\".")));
+		opts->mode_given = true;
 		return;
 	}
 
@@ -423,6 +428,26 @@ diffsync_parse_array_options(const JsonbValue *key, const JsonbValue *v,
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("%s option \"array_key\" must be a string or a non-empty array of strings", fn)));
+}
+
+/*
+ * diffsync_finish_array_options
+ *		Settle "arrays" and "array_key" together: matching by key is an
+ *		alignment, so array_key implies arrays "lcs", and combining it with
+ *		"index" or "atomic" is an error rather than a silently ignored key.
+ */
+void
+diffsync_finish_array_options(DsArrayOptions *opts, const char *fn)
+{
+	if (opts->nkeys == 0)
+		return;
+	if (opts->mode_given && opts->mode != DS_ARRAYS_LCS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s option \"array_key\" cannot be combined with arrays \"%s\"", fn,
+						opts->mode == DS_ARRAYS_INDEX ? "index" : "atomic"),
+				 errhint("Matching elements by key is an alignment: leave out \"arrays\" or set it to \"lcs\".")));
+	opts->mode = DS_ARRAYS_LCS;
 }
 
 /*

@@ -102,11 +102,15 @@ diffsync_parse_run_options(Jsonb *options, DsRunOptions *opts, const char *fn,
 		else if (key_is(&key, "where"))
 		{
 			opts->where = diffsync_string_option(&val, fn, "where");
-			diffsync_validate_expression(opts->where, "option \"where\"", fn);
+			diffsync_validate_expression(opts->where, psprintf("%s option \"where\"", fn));
 		}
 		else if (key_is(&key, "path"))
 		{
 			opts->path = diffsync_string_option(&val, fn, "path");
+			if (!diffsync_pointer_valid(opts->path, strlen(opts->path)))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("%s option \"path\" is not a valid JSON pointer: \"%s\"", fn, opts->path)));
 			opts->path_len = diffsync_pointer_parse(opts->path, strlen(opts->path),
 													&opts->path_segs);
 			if (opts->path_len == 0)
