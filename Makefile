@@ -13,6 +13,8 @@ OBJS = \
 	src/apply.o \
 	src/sync.o \
 	src/engine.o \
+	src/notify.o \
+	src/history.o \
 	src/jsonb_diff.o \
 	src/jsonb_patch.o \
 	src/jsonb_merge.o

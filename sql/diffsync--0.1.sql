@@ -312,3 +312,313 @@ SELECT e.name, e.source, e.target, e.direction, e.strategy, e.options, e.last_sy
 COMMENT ON VIEW @extschema@.engines IS
 'readable listing of sync engines with their number of open conflicts';
 GRANT SELECT ON @extschema@.engines TO PUBLIC;
+
+/*
+ * Version history.
+ *
+ * One row per version of a key of an adapter.  Storage: every update
+ * stores the RFC 6902 patch from the previous version; the full state is
+ * stored for the first version of a key, for create, restore and commit
+ * versions, and for every 16th version, so rebuilding any version replays at
+ * most 15 patches.  A delete version stores neither.
+ *
+ * Commit order: each transaction that writes history gets one row in
+ * commit_log, stamped with a commit sequence number by a deferred trigger
+ * that holds an advisory lock until the transaction ends, so commit_seq
+ * follows commit order.  changes_since() orders by (commit_seq, change_id).
+ */
+
+CREATE TABLE @extschema@.history (
+    change_id   bigserial PRIMARY KEY,
+    adapter     pg_catalog.text NOT NULL,
+    key         pg_catalog.jsonb NOT NULL,
+    version     pg_catalog.int8 NOT NULL,
+    action      pg_catalog.text NOT NULL
+                CHECK (action IN ('create', 'update', 'delete', 'restore', 'commit')),
+    state       pg_catalog.jsonb,
+    patch       pg_catalog.jsonb,
+    sync_id     pg_catalog.int8,
+    engine      pg_catalog.text,
+    xid         pg_catalog.xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
+    recorded_at pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    message     pg_catalog.text,
+    UNIQUE (adapter, key, version)
+);
+CREATE INDEX ON @extschema@.history (xid);
+CREATE INDEX ON @extschema@.history (recorded_at);
+COMMENT ON TABLE @extschema@.history IS
+'versions of every key diffsync wrote or committed: patch from the previous version, full state at snapshots';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.history', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.history_change_id_seq', '');
+
+CREATE SEQUENCE @extschema@.commit_seq;
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.commit_seq', '');
+
+CREATE TABLE @extschema@.commit_log (
+    xid          pg_catalog.xid8 PRIMARY KEY,
+    commit_seq   pg_catalog.int8 UNIQUE,
+    committed_at pg_catalog.timestamptz
+);
+COMMENT ON TABLE @extschema@.commit_log IS
+'one row per transaction that wrote history, numbered in commit order';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.commit_log', '');
+
+CREATE FUNCTION @extschema@.commit_log_stamp()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- held until the transaction ends: stamps follow commit order
+    PERFORM pg_catalog.pg_advisory_xact_lock(1684629094, 1);
+    UPDATE @extschema@.commit_log
+       SET commit_seq = pg_catalog.nextval('@extschema@.commit_seq'),
+           committed_at = pg_catalog.clock_timestamp()
+     WHERE xid OPERATOR(pg_catalog.=) NEW.xid;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.commit_log_stamp() IS
+'deferred trigger: numbers a transaction that wrote history in commit order';
+
+CREATE CONSTRAINT TRIGGER commit_log_stamp
+AFTER INSERT ON @extschema@.commit_log
+DEFERRABLE INITIALLY DEFERRED
+FOR EACH ROW EXECUTE FUNCTION @extschema@.commit_log_stamp();
+
+GRANT SELECT ON @extschema@.history, @extschema@.commit_log TO PUBLIC;
+
+CREATE FUNCTION @extschema@.state_at_version(adapter pg_catalog.text,
+                                             key pg_catalog.jsonb,
+                                             version pg_catalog.int8)
+RETURNS pg_catalog.jsonb
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record;
+    s jsonb;
+BEGIN
+    -- from the last stored state at or before the version, replay patches
+    FOR r IN
+        SELECT h.action, h.state, h.patch
+          FROM @extschema@.history h
+         WHERE h.adapter OPERATOR(pg_catalog.=) state_at_version.adapter
+           AND h.key OPERATOR(pg_catalog.=) state_at_version.key
+           AND h.version OPERATOR(pg_catalog.<=) state_at_version.version
+           AND h.version OPERATOR(pg_catalog.>=) COALESCE(
+                 (SELECT max(b.version) FROM @extschema@.history b
+                   WHERE b.adapter OPERATOR(pg_catalog.=) state_at_version.adapter
+                     AND b.key OPERATOR(pg_catalog.=) state_at_version.key
+                     AND b.version OPERATOR(pg_catalog.<=) state_at_version.version
+                     AND (b.state IS NOT NULL OR b.action OPERATOR(pg_catalog.=) 'delete')), 1)
+         ORDER BY h.version
+    LOOP
+        IF r.action OPERATOR(pg_catalog.=) 'delete' THEN
+            s := NULL;
+        ELSIF r.state IS NOT NULL THEN
+            s := r.state;
+        ELSE
+            s := @extschema@.jsonb_patch(s, r.patch);
+        END IF;
+    END LOOP;
+    RETURN s;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.state_at_version(pg_catalog.text, pg_catalog.jsonb, pg_catalog.int8) IS
+'the model state of a key of an adapter at a version (NULL: deleted or unknown)';
+
+CREATE FUNCTION @extschema@.history(adapter pg_catalog.text,
+                                    key pg_catalog.jsonb,
+                                    OUT version pg_catalog.int8,
+                                    OUT action pg_catalog.text,
+                                    OUT state pg_catalog.jsonb,
+                                    OUT patch pg_catalog.jsonb,
+                                    OUT sync_id pg_catalog.int8,
+                                    OUT recorded_at pg_catalog.timestamptz,
+                                    OUT message pg_catalog.text)
+RETURNS SETOF record
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record;
+    s jsonb;
+BEGIN
+    FOR r IN
+        SELECT h.version, h.action, h.state, h.patch, h.sync_id, h.recorded_at, h.message
+          FROM @extschema@.history h
+         WHERE h.adapter OPERATOR(pg_catalog.=) history.adapter
+           AND h.key OPERATOR(pg_catalog.=) history.key
+         ORDER BY h.version
+    LOOP
+        IF r.action OPERATOR(pg_catalog.=) 'delete' THEN
+            s := NULL;
+        ELSIF r.state IS NOT NULL THEN
+            s := r.state;
+        ELSIF s IS NULL THEN
+            -- pruned before a stored state: rebuild from what is left
+            s := @extschema@.state_at_version(history.adapter, history.key, r.version);
+        ELSE
+            s := @extschema@.jsonb_patch(s, r.patch);
+        END IF;
+        version := r.version;
+        action := r.action;
+        state := s;
+        patch := r.patch;
+        sync_id := r.sync_id;
+        recorded_at := r.recorded_at;
+        message := r.message;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.history(pg_catalog.text, pg_catalog.jsonb) IS
+'every version of a key of an adapter, oldest first, with its full state';
+
+CREATE FUNCTION @extschema@.state_as_of(adapter pg_catalog.text,
+                                        key pg_catalog.jsonb,
+                                        at pg_catalog.timestamptz)
+RETURNS pg_catalog.jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT @extschema@.state_at_version($1, $2, h.version)
+      FROM @extschema@.history h
+      JOIN @extschema@.commit_log c ON c.xid OPERATOR(pg_catalog.=) h.xid
+     WHERE h.adapter OPERATOR(pg_catalog.=) $1
+       AND h.key OPERATOR(pg_catalog.=) $2
+       AND c.committed_at OPERATOR(pg_catalog.<=) $3
+     ORDER BY h.version DESC
+     LIMIT 1
+$$;
+COMMENT ON FUNCTION @extschema@.state_as_of(pg_catalog.text, pg_catalog.jsonb, pg_catalog.timestamptz) IS
+'the model state of a key of an adapter as it was at a point in time (by commit time; NULL: absent)';
+
+CREATE TYPE @extschema@.change AS (
+    change_id    pg_catalog.int8,
+    commit_seq   pg_catalog.int8,
+    adapter      pg_catalog.text,
+    key          pg_catalog.jsonb,
+    version      pg_catalog.int8,
+    action       pg_catalog.text,
+    state        pg_catalog.jsonb,
+    patch        pg_catalog.jsonb,
+    sync_id      pg_catalog.int8,
+    engine       pg_catalog.text,
+    committed_at pg_catalog.timestamptz
+);
+COMMENT ON TYPE @extschema@.change IS
+'one committed change, as changes_since returns it';
+
+CREATE FUNCTION @extschema@.changes_since(change_id pg_catalog.int8)
+RETURNS SETOF @extschema@.change
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    after_seq int8 := 0;
+    after_id int8 := 0;
+BEGIN
+    IF changes_since.change_id IS NOT NULL AND changes_since.change_id OPERATOR(pg_catalog.>) 0 THEN
+        SELECT c.commit_seq, h.change_id INTO after_seq, after_id
+          FROM @extschema@.history h
+          JOIN @extschema@.commit_log c ON c.xid OPERATOR(pg_catalog.=) h.xid
+         WHERE h.change_id OPERATOR(pg_catalog.=) changes_since.change_id;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'change % is not in the history', changes_since.change_id
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'It was pruned, or never committed: resynchronize the consumer from the tables, then follow changes from the newest change_id.';
+        END IF;
+    END IF;
+    RETURN QUERY
+        SELECT h.change_id, c.commit_seq, h.adapter, h.key, h.version, h.action,
+               CASE WHEN h.action OPERATOR(pg_catalog.=) 'delete' THEN NULL
+                    WHEN h.state IS NOT NULL THEN h.state
+                    ELSE @extschema@.state_at_version(h.adapter, h.key, h.version) END,
+               h.patch, h.sync_id, h.engine, c.committed_at
+          FROM @extschema@.history h
+          JOIN @extschema@.commit_log c ON c.xid OPERATOR(pg_catalog.=) h.xid
+         WHERE c.commit_seq IS NOT NULL
+           AND (c.commit_seq, h.change_id) OPERATOR(pg_catalog.>) (after_seq, after_id)
+         ORDER BY c.commit_seq, h.change_id;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.changes_since(pg_catalog.int8) IS
+'every committed change after the given change id (0: all), in commit order: how a LISTEN consumer catches up';
+
+CREATE FUNCTION @extschema@.commit_version(adapter pg_catalog.text,
+                                           key pg_catalog.jsonb,
+                                           message pg_catalog.text DEFAULT NULL)
+RETURNS pg_catalog.int8
+AS 'MODULE_PATHNAME', 'diffsync_commit_version'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.commit_version(pg_catalog.text, pg_catalog.jsonb, pg_catalog.text) IS
+'record a row''s current model state as a new version (action commit); returns the version number';
+
+CREATE FUNCTION @extschema@.restore(adapter pg_catalog.text,
+                                    key pg_catalog.jsonb,
+                                    version pg_catalog.int8)
+RETURNS pg_catalog.jsonb
+AS 'MODULE_PATHNAME', 'diffsync_restore'
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.restore(pg_catalog.text, pg_catalog.jsonb, pg_catalog.int8) IS
+'write a version''s state back through the adapter, recorded as a new version; returns the restored state';
+
+CREATE FUNCTION @extschema@.prune_history(older_than pg_catalog.interval)
+RETURNS pg_catalog.int8
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    cutoff timestamptz;
+    r record;
+    keep int8;
+    n int8 := 0;
+    c int8;
+BEGIN
+    IF older_than IS NULL OR older_than OPERATOR(pg_catalog.<) '0'::interval THEN
+        RAISE EXCEPTION 'older_than must be a non-negative interval'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    cutoff := pg_catalog.now() OPERATOR(pg_catalog.-) older_than;
+    FOR r IN
+        SELECT h.adapter, h.key, pg_catalog.max(h.version) AS newest,
+               pg_catalog.min(h.version) FILTER (WHERE h.recorded_at OPERATOR(pg_catalog.>=) cutoff) AS first_kept
+          FROM @extschema@.history h
+         GROUP BY h.adapter, h.key
+        HAVING pg_catalog.min(h.recorded_at) OPERATOR(pg_catalog.<) cutoff
+    LOOP
+        IF r.first_kept IS NULL AND EXISTS (
+               SELECT 1 FROM @extschema@.history h
+                WHERE h.adapter OPERATOR(pg_catalog.=) r.adapter AND h.key OPERATOR(pg_catalog.=) r.key
+                  AND h.version OPERATOR(pg_catalog.=) r.newest AND h.action OPERATOR(pg_catalog.=) 'delete') THEN
+            -- a key deleted before the cutoff: nothing of it is kept
+            DELETE FROM @extschema@.history h
+             WHERE h.adapter OPERATOR(pg_catalog.=) r.adapter AND h.key OPERATOR(pg_catalog.=) r.key;
+            GET DIAGNOSTICS c = ROW_COUNT;
+            n := n OPERATOR(pg_catalog.+) c;
+            CONTINUE;
+        END IF;
+        -- keep the newest version of a live key, and every version after the cutoff
+        keep := COALESCE(r.first_kept, r.newest);
+        -- the first kept version must carry its full state: older patches go
+        UPDATE @extschema@.history h
+           SET state = @extschema@.state_at_version(r.adapter, r.key, keep)
+         WHERE h.adapter OPERATOR(pg_catalog.=) r.adapter AND h.key OPERATOR(pg_catalog.=) r.key
+           AND h.version OPERATOR(pg_catalog.=) keep AND h.state IS NULL
+           AND h.action OPERATOR(pg_catalog.<>) 'delete';
+        DELETE FROM @extschema@.history h
+         WHERE h.adapter OPERATOR(pg_catalog.=) r.adapter AND h.key OPERATOR(pg_catalog.=) r.key
+           AND h.version OPERATOR(pg_catalog.<) keep;
+        GET DIAGNOSTICS c = ROW_COUNT;
+        n := n OPERATOR(pg_catalog.+) c;
+    END LOOP;
+    DELETE FROM @extschema@.commit_log l
+     WHERE l.commit_seq IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM @extschema@.history h WHERE h.xid OPERATOR(pg_catalog.=) l.xid);
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.prune_history(pg_catalog.interval) IS
+'delete versions recorded longer ago than older_than, keeping the newest version of every live key; returns the number deleted';

@@ -25,6 +25,7 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
@@ -33,6 +34,14 @@
 #include "diffsync.h"
 
 static const char *const write_op_names[] = {"insert", "update", "delete"};
+
+/*
+ * How deep we are in diffsync's own writes.  diffsync's live triggers do
+ * nothing while it is positive, so a write diffsync makes is never
+ * reconciled back (no loops in bidirectional live sync), while user
+ * triggers and foreign keys still fire as usual.
+ */
+int			diffsync_apply_depth = 0;
 
 /* "m"(field type, ...) column definitions of the model record set. */
 static char *
@@ -71,6 +80,30 @@ writer_match_sql(DsWriter *w, const char *alias)
 	if (w->a->filter)
 		appendStringInfo(&buf, " AND (%s\n)", w->a->filter);
 	return buf.data;
+}
+
+/*
+ * diffsync_check_write_privilege
+ *		Error (42501) up front when the current user cannot write the
+ *		adapter's relation at all, rather than part-way through a sync.
+ *		Finer checks (column privileges, row-level security) are left to the
+ *		statements themselves, which run with the caller's privileges.
+ */
+void
+diffsync_check_write_privilege(DsAdapter *a)
+{
+	AclMode		need = ACL_INSERT | ACL_UPDATE | ACL_DELETE;
+
+	if (pg_class_aclmask(a->relid, GetUserId(), need, ACLMASK_ANY) != 0)
+		return;
+	if (pg_attribute_aclcheck_all(a->relid, GetUserId(), ACL_INSERT | ACL_UPDATE,
+								  ACLMASK_ANY) == ACLCHECK_OK)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("permission denied to write relation %s of adapter \"%s\"",
+					a->relname, a->name),
+			 errhint("diffsync writes with your privileges: you need INSERT, UPDATE or DELETE on the relation, or use a direction that does not write it.")));
 }
 
 /*
@@ -191,6 +224,162 @@ diffsync_writer_create(DsPair *pair, bool to_source, DsRunOptions *opts,
 	return w;
 }
 
+/*
+ * diffsync_row_key
+ *		The identifier object of a model row.
+ */
+Jsonb *
+diffsync_row_key(Jsonb *row, DsField **ids, int nids)
+{
+	JsonbParseState *st = NULL;
+	JsonbValue	root;
+
+	diffsync_jsonb_root(row, &root);
+	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+	for (int i = 0; i < nids; i++)
+	{
+		JsonbValue	v;
+
+		diffsync_push_cstring(&st, WJB_KEY, ids[i]->name);
+		if (!diffsync_object_get(&root, ids[i]->name, strlen(ids[i]->name), &v))
+			v.type = jbvNull;
+		pushJsonbValue(&st, WJB_VALUE, &v);
+	}
+	return JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_OBJECT, NULL));
+}
+
+/*
+ * diffsync_history_insert
+ *		Record versions of adapter a: entries are jsonb objects {"key",
+ *		"action", "state", "patch"} (see writer_history).  The version number
+ *		continues each key's chain; the transaction is registered in
+ *		commit_log so that it is numbered in commit order.  Adds the change
+ *		ids recorded to *first, *last and *count.
+ */
+void
+diffsync_history_insert(DsAdapter *a, DsField **ids, int nids, List *entries,
+						DsHistory *h, SPIPlanPtr *plan, int64 *first,
+						int64 *last, int64 *count)
+{
+	JsonbParseState *st = NULL;
+	ListCell   *lc;
+	Oid			argtypes[5] = {TEXTOID, JSONBOID, INT8OID, TEXTOID, TEXTOID};
+	Datum		args[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+	bool		isnull;
+	int64		n;
+
+	if (entries == NIL)
+		return;
+	if (*plan == NULL)
+	{
+		*plan = SPI_prepare("WITH c AS (INSERT INTO " DIFFSYNC_SCHEMA ".commit_log (xid) "
+							"VALUES (pg_catalog.pg_current_xact_id()) ON CONFLICT DO NOTHING), "
+							"h AS (INSERT INTO " DIFFSYNC_SCHEMA ".history "
+							"(adapter, key, version, action, state, patch, sync_id, engine, message) "
+							"SELECT $1, v.key, v.version, v.action, "
+							"CASE WHEN v.action OPERATOR(pg_catalog.=) 'delete' THEN NULL "
+							"WHEN v.action OPERATOR(pg_catalog.<>) 'update' "
+							"OR v.version OPERATOR(pg_catalog.%) 16 OPERATOR(pg_catalog.=) 1 THEN v.state END, "
+							"CASE WHEN v.action OPERATOR(pg_catalog.=) 'update' THEN v.patch END, "
+							"$3, $4, $5 "
+							"FROM (SELECT e OPERATOR(pg_catalog.->) 'key' AS key, "
+							"e OPERATOR(pg_catalog.->>) 'action' AS action, "
+							"e OPERATOR(pg_catalog.->) 'state' AS state, "
+							"e OPERATOR(pg_catalog.->) 'patch' AS patch, "
+							"COALESCE((SELECT pg_catalog.max(x.version) FROM " DIFFSYNC_SCHEMA ".history x "
+							"WHERE x.adapter OPERATOR(pg_catalog.=) $1 "
+							"AND x.key OPERATOR(pg_catalog.=) (e OPERATOR(pg_catalog.->) 'key')), 0) "
+							"OPERATOR(pg_catalog.+) 1 AS version "
+							"FROM pg_catalog.jsonb_array_elements($2) e) v "
+							"RETURNING change_id) "
+							"SELECT pg_catalog.min(change_id), pg_catalog.max(change_id), pg_catalog.count(*) FROM h",
+							5, argtypes);
+		if (*plan == NULL)
+			elog(ERROR, "could not prepare the history insert: %s", SPI_result_code_string(SPI_result));
+	}
+	pushJsonbValue(&st, WJB_BEGIN_ARRAY, NULL);
+	foreach(lc, entries)
+	{
+		JsonbValue	v;
+
+		diffsync_jsonb_root(lfirst(lc), &v);
+		pushJsonbValue(&st, WJB_ELEM, &v);
+	}
+	args[0] = CStringGetTextDatum(a->name);
+	args[1] = JsonbPGetDatum(JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_ARRAY, NULL)));
+	args[2] = Int64GetDatum(h->sync_id);
+	nulls[2] = h->sync_id ? ' ' : 'n';
+	args[3] = h->engine ? CStringGetTextDatum(h->engine) : (Datum) 0;
+	nulls[3] = h->engine ? ' ' : 'n';
+	args[4] = h->message ? CStringGetTextDatum(h->message) : (Datum) 0;
+	nulls[4] = h->message ? ' ' : 'n';
+	if (SPI_execute_plan(*plan, args, nulls, false, 0) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not record history of adapter \"%s\"", a->name);
+	n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	if (n > 0)
+	{
+		int64		lo = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		int64		hi = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+
+		if (*count == 0 || lo < *first)
+			*first = lo;
+		if (hi > *last)
+			*last = hi;
+		*count += n;
+	}
+}
+
+/* Push "name": value, or null. */
+static void
+history_member(JsonbParseState **st, const char *name, Jsonb *value)
+{
+	JsonbValue	v;
+
+	diffsync_push_cstring(st, WJB_KEY, name);
+	if (value)
+		diffsync_jsonb_root(value, &v);
+	else
+		v.type = jbvNull;
+	pushJsonbValue(st, WJB_VALUE, &v);
+}
+
+/* Record one version per row just written by op. */
+static void
+writer_history(DsWriter *w, DsWriteOp op, List *rows)
+{
+	static const char *const actions[] = {"create", "update", "delete"};
+	List	   *entries = NIL;
+	ListCell   *lc;
+
+	foreach(lc, rows)
+	{
+		DsPendingRow *pr = lfirst(lc);
+		JsonbParseState *st = NULL;
+		Jsonb	   *patch = NULL;
+
+		if (op == DS_WRITE_UPDATE && pr->old)
+		{
+			JsonbValue	o,
+						n;
+
+			diffsync_jsonb_root(pr->old, &o);
+			diffsync_jsonb_root(pr->row, &n);
+			patch = diffsync_diff_values(&o, &n);
+		}
+		pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+		history_member(&st, "key", diffsync_row_key(pr->row, w->ids, w->pair->nids));
+		diffsync_push_cstring(&st, WJB_KEY, "action");
+		diffsync_push_cstring(&st, WJB_VALUE, actions[op]);
+		history_member(&st, "state", op == DS_WRITE_DELETE ? NULL : pr->row);
+		history_member(&st, "patch", patch);
+		entries = lappend(entries, JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_OBJECT, NULL)));
+	}
+	diffsync_history_insert(w->a, w->ids, w->pair->nids, entries, w->history,
+							&w->history_plan, &w->first_change_id,
+							&w->last_change_id, &w->versions);
+}
+
 /* Build the jsonb array of rows, and run op's statement on it. */
 static int64
 writer_execute(DsWriter *w, DsWriteOp op, List *rows)
@@ -202,20 +391,34 @@ writer_execute(DsWriter *w, DsWriteOp op, List *rows)
 	int			expected = (op == DS_WRITE_INSERT) ? SPI_OK_INSERT :
 		(op == DS_WRITE_UPDATE) ? SPI_OK_UPDATE : SPI_OK_DELETE;
 
+	int64		processed;
+
 	pushJsonbValue(&st, WJB_BEGIN_ARRAY, NULL);
 	foreach(lc, rows)
 	{
 		JsonbValue	v;
 
-		diffsync_jsonb_root(lfirst(lc), &v);
+		diffsync_jsonb_root(((DsPendingRow *) lfirst(lc))->row, &v);
 		pushJsonbValue(&st, WJB_ELEM, &v);
 	}
 	args[0] = JsonbPGetDatum(JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_ARRAY, NULL)));
-	rc = SPI_execute_plan(writer_plan(w, op), args, NULL, false, 0);
+	diffsync_apply_depth++;
+	PG_TRY();
+	{
+		rc = SPI_execute_plan(writer_plan(w, op), args, NULL, false, 0);
+	}
+	PG_FINALLY();
+	{
+		diffsync_apply_depth--;
+	}
+	PG_END_TRY();
 	if (rc != expected)
 		elog(ERROR, "%s through adapter \"%s\" failed: %s", write_op_names[op],
 			 w->a->name, SPI_result_code_string(rc));
-	return (int64) SPI_processed;
+	processed = (int64) SPI_processed;
+	if (w->history && w->history->enabled)
+		writer_history(w, op, rows);
+	return processed;
 }
 
 /*
@@ -279,7 +482,7 @@ diffsync_writer_flush(DsWriter *w, DsWriteOp op)
 		{
 			if (!writer_try(w, op, list_make1(lfirst(lc)), &edata))
 			{
-				w->on_failure(w->failure_arg, op, lfirst(lc), edata);
+				w->on_failure(w->failure_arg, op, ((DsPendingRow *) lfirst(lc))->row, edata);
 				FreeErrorData(edata);
 			}
 		}
@@ -290,18 +493,25 @@ diffsync_writer_flush(DsWriter *w, DsWriteOp op)
 
 /*
  * diffsync_writer_add
- *		Queue model row for op; flushes a full batch unless defer (deletes of
+ *		Queue model row for op (old: the row it replaces, for history); flushes a full batch unless defer (deletes of
  *		a parent level wait until its children are done).
  */
 void
-diffsync_writer_add(DsWriter *w, DsWriteOp op, Jsonb *row, bool defer)
+diffsync_writer_add(DsWriter *w, DsWriteOp op, Jsonb *row, Jsonb *old, bool defer)
 {
-	MemoryContext old = MemoryContextSwitchTo(w->cxt[op]);
-	Jsonb	   *copy = palloc(VARSIZE(row));
+	MemoryContext oldcxt = MemoryContextSwitchTo(w->cxt[op]);
+	DsPendingRow *pr = palloc(sizeof(DsPendingRow));
 
-	memcpy(copy, row, VARSIZE(row));
-	w->pending[op] = lappend(w->pending[op], copy);
-	MemoryContextSwitchTo(old);
+	pr->row = palloc(VARSIZE(row));
+	memcpy(pr->row, row, VARSIZE(row));
+	pr->old = NULL;
+	if (old && w->history && w->history->enabled)
+	{
+		pr->old = palloc(VARSIZE(old));
+		memcpy(pr->old, old, VARSIZE(old));
+	}
+	w->pending[op] = lappend(w->pending[op], pr);
+	MemoryContextSwitchTo(oldcxt);
 	if (!defer && list_length(w->pending[op]) >= w->batch_size)
 		diffsync_writer_flush(w, op);
 }

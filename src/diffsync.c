@@ -10,6 +10,12 @@
  *	  jsonb_diff.c    RFC 6902 diff: jsonb_diff, jsonb_changes
  *	  jsonb_patch.c   RFC 6902 apply: jsonb_patch
  *	  jsonb_merge.c   RFC 7396 merge patch and the three-way merge
+ *	  adapter.c       row adapters: catalog, validation, cache, load
+ *	  table_diff.c    diff of two adapters
+ *	  sync.c          sync decisions and results
+ *	  apply.c         batched writes and the versions they record
+ *	  engine.c        engines, base state, conflict queue
+ *	  notify.c        change events over NOTIFY
  *
  *-------------------------------------------------------------------------
  */
@@ -24,13 +30,34 @@ PG_MODULE_MAGIC;
 
 void		_PG_init(void);
 
+/* diffsync.channel must be a valid channel name */
+static bool
+check_channel(char **newval, void **extra, GucSource source)
+{
+	if (*newval == NULL || (*newval)[0] == '\0' || strlen(*newval) >= NAMEDATALEN)
+	{
+		GUC_check_errdetail("A channel is a non-empty name shorter than %d bytes.", NAMEDATALEN);
+		return false;
+	}
+	return true;
+}
+
 /*
  * _PG_init
- *		Reserve the "diffsync." GUC prefix so that a typo in a diffsync
- *		setting is reported instead of silently creating a placeholder.
+ *		Define the GUCs, then reserve the "diffsync." prefix so that a typo in
+ *		a diffsync setting is reported instead of silently creating a
+ *		placeholder.
  */
 void
 _PG_init(void)
 {
+	DefineCustomStringVariable("diffsync.channel",
+							   "Sets the NOTIFY channel of diffsync's change events.",
+							   "Engines and syncs can override it with the option \"channel\".",
+							   &diffsync_channel,
+							   "diffsync",
+							   PGC_USERSET,
+							   0,
+							   check_channel, NULL, NULL);
 	MarkGUCPrefixReserved("diffsync");
 }

@@ -216,6 +216,9 @@ typedef struct DsRunOptions
 	char	   *resolver;
 	int			max_conflicts;	/* conflicts listed in the result */
 	int			batch_size;
+	bool		history;		/* record versions (default true) */
+	bool		notify;			/* send change events (default true) */
+	char	   *channel;		/* NOTIFY channel, NULL: diffsync.channel */
 } DsRunOptions;
 
 /* One model level of a diff: a source adapter paired with a target adapter */
@@ -261,6 +264,9 @@ extern void diffsync_read_diff_row(HeapTuple tup, TupleDesc desc, DsDiffRow *row
 extern char *diffsync_model_where(DsPair *pair, DsRunOptions *opts, bool source);
 extern Jsonb *diffsync_row_changes(DsPair *pair, DsRunOptions *opts,
 								   Jsonb *src, Jsonb *dst);
+extern Jsonb *diffsync_fetch_row(DsPair *pair, bool source, Jsonb *key);
+extern DsPair *diffsync_pair_for_adapter(DsAdapter *a);
+extern Jsonb *diffsync_row_from_state(DsPair *pair, Jsonb *key, Jsonb *state);
 
 /* Operations of a writer */
 typedef enum DsWriteOp
@@ -274,6 +280,22 @@ typedef enum DsWriteOp
 typedef void (*DsWriteFailureFn) (void *arg, DsWriteOp op, Jsonb *row,
 								  ErrorData *edata);
 
+/* Where a writer records versions (history) and what it tags them with */
+typedef struct DsHistory
+{
+	bool		enabled;
+	int64		sync_id;		/* 0: not written by a sync */
+	const char *engine;			/* NULL: no engine */
+	const char *message;
+} DsHistory;
+
+/* A queued write: the new model row, and the row it replaces */
+typedef struct DsPendingRow
+{
+	Jsonb	   *row;			/* written row (for deletes: the deleted row) */
+	Jsonb	   *old;			/* previous row, NULL for inserts */
+} DsPendingRow;
+
 /* Batched, prepared writes of model rows into one adapter's relation */
 typedef struct DsWriter
 {
@@ -283,8 +305,13 @@ typedef struct DsWriter
 	DsField   **attrs;			/* its attribute fields written */
 	int			nattrs;
 	SPIPlanPtr	plan[3];
-	List	   *pending[3];		/* rows (Jsonb *) waiting for a flush */
+	List	   *pending[3];		/* DsPendingRow waiting for a flush */
 	int64		written[3];		/* rows written so far */
+	DsHistory  *history;		/* NULL: record no versions */
+	SPIPlanPtr	history_plan;
+	int64		first_change_id;	/* versions recorded: change id range */
+	int64		last_change_id;
+	int64		versions;
 	int			batch_size;
 	bool		continue_on_failure;
 	bool		dry_run;
@@ -298,9 +325,29 @@ extern DsWriter *diffsync_writer_create(DsPair *pair, bool to_source,
 										DsRunOptions *opts,
 										DsWriteFailureFn on_failure, void *arg);
 extern void diffsync_writer_add(DsWriter *w, DsWriteOp op, Jsonb *row,
-								bool defer);
+								Jsonb *old, bool defer);
+extern void diffsync_history_insert(DsAdapter *a, DsField **ids, int nids,
+									List *entries, DsHistory *h,
+									SPIPlanPtr *plan, int64 *first,
+									int64 *last, int64 *count);
+extern Jsonb *diffsync_row_key(Jsonb *row, DsField **ids, int nids);
+extern int	diffsync_apply_depth;
 extern void diffsync_writer_flush(DsWriter *w, DsWriteOp op);
 extern void diffsync_writer_check(DsWriter *w, DsWriteOp op);
+extern void diffsync_check_write_privilege(DsAdapter *a);
+
+/* in notify.c */
+extern char *diffsync_channel;
+extern void diffsync_check_channel(const char *channel, const char *fn);
+extern void diffsync_notify(const char *channel, Jsonb *payload, Jsonb *fallback);
+extern void diffsync_conflict_notify(DsRunOptions *opts, const char *event,
+									 int64 conflict_id, const char *engine,
+									 const char *model, Jsonb *key,
+									 const char *resolution);
+extern void diffsync_change_notify(DsRunOptions *opts, const char *engine,
+								   const char *adapter, const char *model,
+								   Jsonb *key, const char *action,
+								   int64 change_id, int64 rows);
 
 /* in jsonb_diff.c */
 extern Jsonb *diffsync_diff_values(const JsonbValue *a, const JsonbValue *b);

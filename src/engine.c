@@ -377,43 +377,6 @@ diffsync_sync_engine(PG_FUNCTION_ARGS)
 	PG_RETURN_JSONB_P(result);
 }
 
-/* The current model row of key through one side of a pair, or NULL. */
-static Jsonb *
-fetch_row(DsPair *pair, bool source, Jsonb *key)
-{
-	DsAdapter  *a = source ? pair->src : pair->dst;
-	DsField   **ids = source ? pair->sids : pair->dids;
-	DsField   **fields = palloc(sizeof(DsField *) * (pair->nids + pair->nattrs));
-	StringInfoData defs,
-				match;
-	Oid			argtypes[1] = {JSONBOID};
-	Datum		args[1];
-	bool		isnull;
-	char	   *sql;
-
-	initStringInfo(&defs);
-	initStringInfo(&match);
-	for (int i = 0; i < pair->nids; i++)
-	{
-		fields[i] = ids[i];
-		appendStringInfo(&defs, "%s%s %s", i ? ", " : "", quote_identifier(ids[i]->name),
-						 format_type_with_typemod(ids[i]->type, ids[i]->typmod));
-		appendStringInfo(&match, "%sm.%s OPERATOR(pg_catalog.=) k.%s", i ? " AND " : "",
-						 quote_identifier(ids[i]->name), quote_identifier(ids[i]->name));
-	}
-	for (int i = 0; i < pair->nattrs; i++)
-		fields[pair->nids + i] = source ? pair->sattrs[i] : pair->dattrs[i];
-	sql = psprintf("SELECT %s FROM (%s) m, pg_catalog.jsonb_to_record($1) AS k(%s) WHERE %s",
-				   diffsync_jsonb_object_sql(fields, pair->nids + pair->nattrs, "m"),
-				   diffsync_adapter_select_sql(a, NULL), defs.data, match.data);
-	args[0] = JsonbPGetDatum(key);
-	if (SPI_execute_with_args(sql, 1, argtypes, args, NULL, false, 2) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the current row of adapter \"%s\"", a->name);
-	if (SPI_processed == 0)
-		return NULL;
-	return DatumGetJsonbPCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-}
-
 /* Count written rows of a writer. */
 static int64
 writer_total(DsWriter *w)
@@ -461,6 +424,7 @@ diffsync_resolve_conflict(PG_FUNCTION_ARGS)
 	Jsonb	   *final = NULL;
 	JsonbParseState *st = NULL;
 	JsonbValue	v;
+	DsHistory	hist;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -547,6 +511,10 @@ diffsync_resolve_conflict(PG_FUNCTION_ARGS)
 	foreach(lc, pairs)
 		if (strcmp(((DsPair *) lfirst(lc))->model, model) == 0)
 			pair = lfirst(lc);
+	hist.enabled = true;
+	hist.sync_id = 0;
+	hist.engine = engine;
+	hist.message = psprintf("resolution of conflict " INT64_FORMAT, id);
 	if (pair == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -561,14 +529,15 @@ diffsync_resolve_conflict(PG_FUNCTION_ARGS)
 
 		if (to_source ? dir == DS_SOURCE_TO_TARGET : dir == DS_TARGET_TO_SOURCE)
 			continue;
-		cur = fetch_row(pair, to_source, key);
+		cur = diffsync_fetch_row(pair, to_source, key);
 		w = diffsync_writer_create(pair, to_source, &opts, NULL, NULL);
+		w->history = &hist;
 		if (row_level)
 		{
 			if (!has_chosen)
 			{
 				if (cur)
-					diffsync_writer_add(w, DS_WRITE_DELETE, cur, true);
+					diffsync_writer_add(w, DS_WRITE_DELETE, cur, cur, true);
 			}
 			else
 			{
@@ -576,7 +545,7 @@ diffsync_resolve_conflict(PG_FUNCTION_ARGS)
 
 				memset(&tmp, 0, sizeof(tmp));
 				final = diffsync_row_from_object(&tmp, pair, key, diffsync_value_to_jsonb(&chosen));
-				diffsync_writer_add(w, cur ? DS_WRITE_UPDATE : DS_WRITE_INSERT, final, true);
+				diffsync_writer_add(w, cur ? DS_WRITE_UPDATE : DS_WRITE_INSERT, final, cur, true);
 			}
 		}
 		else
@@ -619,7 +588,7 @@ diffsync_resolve_conflict(PG_FUNCTION_ARGS)
 					pushJsonbValue(&rs, WJB_VALUE, &vals[i]);
 			}
 			final = JsonbValueToJsonb(pushJsonbValue(&rs, WJB_END_OBJECT, NULL));
-			diffsync_writer_add(w, DS_WRITE_UPDATE, final, true);
+			diffsync_writer_add(w, DS_WRITE_UPDATE, final, cur, true);
 		}
 		for (int op = 0; op < 3; op++)
 			diffsync_writer_flush(w, op);
@@ -656,6 +625,7 @@ diffsync_resolve_conflict(PG_FUNCTION_ARGS)
 			diffsync_base_forget(&brun, pair, key);
 		diffsync_base_flush(&brun, pair);
 	}
+	diffsync_conflict_notify(&opts, "conflict_resolved", id, engine, model, key, resolution);
 	SPI_finish();
 
 	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);

@@ -330,7 +330,7 @@ queue_conflict(SyncRun *run, DsPair *pair, DsDiffRow *row, Jsonb *conflict)
 	{
 		run->queue_plan = SPI_prepare("INSERT INTO " DIFFSYNC_SCHEMA ".conflicts "
 									  "(sync_id, engine, source, target, direction, model, key, conflict) "
-									  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)", 8, argtypes);
+									  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING conflict_id", 8, argtypes);
 		if (run->queue_plan == NULL)
 			elog(ERROR, "could not prepare the conflict queue insert");
 	}
@@ -344,8 +344,15 @@ queue_conflict(SyncRun *run, DsPair *pair, DsDiffRow *row, Jsonb *conflict)
 	args[6] = JsonbPGetDatum(row->key);
 	args[7] = JsonbPGetDatum(conflict);
 	rc = SPI_execute_plan(run->queue_plan, args, nulls, false, 0);
-	if (rc != SPI_OK_INSERT)
+	if (rc != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
 		elog(ERROR, "could not queue a conflict: %s", SPI_result_code_string(rc));
+	{
+		bool		isnull;
+		int64		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+
+		diffsync_conflict_notify(&run->opts, "conflict", id, run->engine, pair->model,
+								 row->key, NULL);
+	}
 }
 
 /* Row-level last update wins: does the source row win? (ties: source) */
@@ -382,7 +389,11 @@ build_row(SyncRun *run, DsPair *pair, Jsonb *idrow, Jsonb *baserow,
 		JsonbValue	whole;
 
 		if (pair->path_attr >= 0 && i != pair->path_attr)
+		{
+			/* outside the synced section: the row keeps its own value */
+			push_member(&st, pair->sattrs[i]->name, row_get(baserow, pair->sattrs[i]->name, &whole));
 			continue;
+		}
 		if (i == pair->path_attr && run->opts.path_len > 1)
 		{
 			/* set the section inside the row's current attribute value */
@@ -412,13 +423,13 @@ pair_has_children(SyncRun *run, int index)
 	return false;
 }
 
-/* Queue a write and count it. */
+/* Queue a write (old: the row it replaces) and count it. */
 static void
-sync_write(SyncRun *run, bool to_source, DsWriteOp op, Jsonb *row)
+sync_write(SyncRun *run, bool to_source, DsWriteOp op, Jsonb *row, Jsonb *old)
 {
 	DsWriter   *w = to_source ? run->wsrc[run->cur] : run->wdst[run->cur];
 
-	diffsync_writer_add(w, op, row, op == DS_WRITE_DELETE && run->defer_deletes);
+	diffsync_writer_add(w, op, row, old, op == DS_WRITE_DELETE && run->defer_deletes);
 	run->changed_keys++;
 }
 
@@ -507,21 +518,21 @@ apply:
 	if (keep)
 	{
 		if (row->src == NULL)
-			sync_write(run, true, DS_WRITE_INSERT, survivor);
+			sync_write(run, true, DS_WRITE_INSERT, survivor, NULL);
 		else if (survivor != row->src)
-			sync_write(run, true, DS_WRITE_UPDATE, survivor);
+			sync_write(run, true, DS_WRITE_UPDATE, survivor, row->src);
 		if (row->dst == NULL)
-			sync_write(run, false, DS_WRITE_INSERT, survivor);
+			sync_write(run, false, DS_WRITE_INSERT, survivor, NULL);
 		else if (survivor != row->dst)
-			sync_write(run, false, DS_WRITE_UPDATE, survivor);
+			sync_write(run, false, DS_WRITE_UPDATE, survivor, row->dst);
 		base_set(run, pair, row->key, survivor);
 	}
 	else
 	{
 		if (row->src)
-			sync_write(run, true, DS_WRITE_DELETE, row->src);
+			sync_write(run, true, DS_WRITE_DELETE, row->src, row->src);
 		if (row->dst)
-			sync_write(run, false, DS_WRITE_DELETE, row->dst);
+			sync_write(run, false, DS_WRITE_DELETE, row->dst, row->dst);
 		diffsync_base_forget(run, pair, row->key);
 	}
 }
@@ -538,7 +549,7 @@ sync_unmatched(SyncRun *run, DsPair *pair, DsDiffRow *row)
 		/* synced before: the other side deleted it since */
 		if (rows_agree(run, pair, present, row->base))
 		{
-			sync_write(run, in_src, DS_WRITE_DELETE, present);
+			sync_write(run, in_src, DS_WRITE_DELETE, present, present);
 			diffsync_base_forget(run, pair, row->key);
 			run->ndeleted[in_src ? 0 : 1]++;
 		}
@@ -555,21 +566,21 @@ sync_unmatched(SyncRun *run, DsPair *pair, DsDiffRow *row)
 	{
 		if (run->dir != DS_TARGET_TO_SOURCE)
 		{
-			sync_write(run, false, DS_WRITE_INSERT, present);
+			sync_write(run, false, DS_WRITE_INSERT, present, NULL);
 			base_set(run, pair, row->key, present);
 		}
 		else
-			sync_write(run, true, DS_WRITE_DELETE, present);
+			sync_write(run, true, DS_WRITE_DELETE, present, present);
 	}
 	else
 	{
 		if (run->dir != DS_SOURCE_TO_TARGET)
 		{
-			sync_write(run, true, DS_WRITE_INSERT, present);
+			sync_write(run, true, DS_WRITE_INSERT, present, NULL);
 			base_set(run, pair, row->key, present);
 		}
 		else
-			sync_write(run, false, DS_WRITE_DELETE, present);
+			sync_write(run, false, DS_WRITE_DELETE, present, present);
 	}
 }
 
@@ -742,9 +753,9 @@ sync_matched(SyncRun *run, DsPair *pair, DsDiffRow *row)
 		return;
 	}
 	if (write_s)
-		sync_write(run, true, DS_WRITE_UPDATE, build_row(run, pair, row->src, row->src, news));
+		sync_write(run, true, DS_WRITE_UPDATE, build_row(run, pair, row->src, row->src, news), row->src);
 	if (write_t)
-		sync_write(run, false, DS_WRITE_UPDATE, build_row(run, pair, row->dst, row->dst, newt));
+		sync_write(run, false, DS_WRITE_UPDATE, build_row(run, pair, row->dst, row->dst, newt), row->dst);
 	if (!write_s && !write_t)
 		run->nunchanged_conflicts++;
 	if (run->use_base && !skipped)
@@ -852,6 +863,20 @@ diffsync_sync_prepare(SyncRun *run)
 	}
 	run->pairs = diffsync_build_pairs(run->source, run->target, &run->opts);
 	check_timestamps(run);
+	if (!run->opts.dry_run)
+	{
+		ListCell   *lc;
+
+		foreach(lc, run->pairs)
+		{
+			DsPair	   *p = lfirst(lc);
+
+			if (run->dir != DS_TARGET_TO_SOURCE)
+				diffsync_check_write_privilege(p->dst);
+			if (run->dir != DS_SOURCE_TO_TARGET)
+				diffsync_check_write_privilege(p->src);
+		}
+	}
 	if (run->resultcxt == NULL)
 		run->resultcxt = CurrentMemoryContext;
 	{
@@ -895,6 +920,11 @@ diffsync_sync_execute(SyncRun *run)
 				only_src_total = 0,
 				matched_diff_total = 0;
 
+	run->history.enabled = run->opts.history && !run->opts.dry_run;
+	run->history.sync_id = run->sync_id;
+	run->history.engine = run->engine;
+	run->history.message = NULL;
+
 	/* not under rowcxt: base changes outlive the row that queued them */
 	run->basecxt = AllocSetContextCreate(CurrentMemoryContext, "diffsync base",
 										 ALLOCSET_DEFAULT_SIZES);
@@ -911,6 +941,8 @@ diffsync_sync_execute(SyncRun *run)
 		diffsync_check_pair(pair, &run->opts);
 		run->wsrc[run->cur] = diffsync_writer_create(pair, true, &run->opts, sync_write_failed, run);
 		run->wdst[run->cur] = diffsync_writer_create(pair, false, &run->opts, sync_write_failed, run);
+		run->wsrc[run->cur]->history = &run->history;
+		run->wdst[run->cur]->history = &run->history;
 		run->defer_deletes = pair_has_children(run, run->cur);
 		src_rows_total += count_rows(pair, &run->opts);
 
@@ -1000,6 +1032,48 @@ push_side(SyncRun *run, JsonbParseState **st, const char *name, bool src)
 }
 
 /*
+ * Push the versions one side's writes recorded: {"versions", "first_change_id",
+ * "last_change_id"} (null when history is off or nothing was written).
+ */
+static void
+push_versions(SyncRun *run, JsonbParseState **st, const char *name, bool src)
+{
+	int64		count = 0,
+				first = 0,
+				last = 0;
+	JsonbValue	null_value;
+
+	for (int i = 0; i < list_length(run->pairs); i++)
+	{
+		DsWriter   *w = src ? run->wsrc[i] : run->wdst[i];
+
+		if (w->versions == 0)
+			continue;
+		if (count == 0 || w->first_change_id < first)
+			first = w->first_change_id;
+		if (w->last_change_id > last)
+			last = w->last_change_id;
+		count += w->versions;
+	}
+	diffsync_push_cstring(st, WJB_KEY, name);
+	if (count == 0)
+	{
+		null_value.type = jbvNull;
+		pushJsonbValue(st, WJB_VALUE, &null_value);
+		return;
+	}
+	pushJsonbValue(st, WJB_BEGIN_OBJECT, NULL);
+	push_count(st, "versions", count);
+	push_count(st, "first_change_id", first);
+	push_count(st, "last_change_id", last);
+	pushJsonbValue(st, WJB_END_OBJECT, NULL);
+	if (src)
+		run->first_change_id[0] = first, run->last_change_id[0] = last;
+	else
+		run->first_change_id[1] = first, run->last_change_id[1] = last;
+}
+
+/*
  * diffsync_sync_result
  *		The result object of a finished run.
  */
@@ -1061,6 +1135,8 @@ diffsync_sync_result(SyncRun *run)
 	push_count(&st, "failed", run->nfailed);
 	pushJsonbValue(&st, WJB_END_OBJECT, NULL);
 
+	push_versions(run, &st, "source_version", true);
+	push_versions(run, &st, "target_version", false);
 	diffsync_push_cstring(&st, WJB_KEY, "conflicts");
 	pushJsonbValue(&st, WJB_VALUE, conflicts);
 	diffsync_push_cstring(&st, WJB_KEY, "conflicts_truncated");
@@ -1140,6 +1216,7 @@ diffsync_sync(PG_FUNCTION_ARGS)
 	diffsync_sync_execute(&run);
 	result = diffsync_sync_result(&run);
 	diffsync_sync_log(&run, result);
+	diffsync_sync_notify(&run);
 	SPI_finish();
 	PG_RETURN_JSONB_P(result);
 }

@@ -28,6 +28,7 @@ typedef struct SyncRun
 	FmgrInfo	resolver;
 	int64		sync_id;
 	List	   *pairs;
+	DsHistory	history;		/* how writers record versions */
 
 	/* while running */
 	int			cur;			/* index of the level being synced */
@@ -56,6 +57,8 @@ typedef struct SyncRun
 	int64		changed_keys;
 	int64		ndeleted[2];
 	int64		totals[3];
+	int64		first_change_id[2];	/* versions recorded, per side */
+	int64		last_change_id[2];
 	char	   *first_error;
 	TimestampTz started_at;
 	TimestampTz finished_at;
@@ -73,6 +76,9 @@ extern void diffsync_sync_row(SyncRun *run, DsPair *pair, DsDiffRow *row);
 extern Jsonb *diffsync_sync_result(SyncRun *run);
 extern void diffsync_sync_log(SyncRun *run, Jsonb *result);
 extern int64 diffsync_next_sync_id(void);
+
+/* in notify.c */
+extern void diffsync_sync_notify(SyncRun *run);
 
 /* in engine.c */
 extern void diffsync_base_queue(SyncRun *run, DsPair *pair, Jsonb *key, Jsonb *state);

@@ -79,6 +79,8 @@ diffsync_parse_run_options(Jsonb *options, DsRunOptions *opts, const char *fn,
 	memset(opts, 0, sizeof(*opts));
 	opts->max_conflicts = 1000;
 	opts->batch_size = 1000;
+	opts->history = true;
+	opts->notify = true;
 	if (options == NULL)
 		return;
 	if (!JB_ROOT_IS_OBJECT(options))
@@ -148,9 +150,18 @@ diffsync_parse_run_options(Jsonb *options, DsRunOptions *opts, const char *fn,
 			opts->max_conflicts = int_option(&val, fn, "max_conflicts");
 		else if (sync && key_is(&key, "batch_size"))
 			opts->batch_size = int_option(&val, fn, "batch_size");
+		else if (sync && key_is(&key, "history"))
+			opts->history = diffsync_bool_option(&val, fn, "history");
+		else if (sync && key_is(&key, "notify"))
+			opts->notify = diffsync_bool_option(&val, fn, "notify");
+		else if (sync && key_is(&key, "channel"))
+		{
+			opts->channel = diffsync_string_option(&val, fn, "channel");
+			diffsync_check_channel(opts->channel, fn);
+		}
 		else
 			diffsync_unknown_option(&key, fn, sync ?
-									"\"skip_unmatched_src\", \"skip_unmatched_dst\", \"log_unchanged\", \"attributes\", \"where\", \"path\", \"dry_run\", \"continue_on_failure\", \"resolver\", \"max_conflicts\" and \"batch_size\"" :
+									"\"skip_unmatched_src\", \"skip_unmatched_dst\", \"log_unchanged\", \"attributes\", \"where\", \"path\", \"dry_run\", \"continue_on_failure\", \"resolver\", \"max_conflicts\", \"batch_size\", \"history\", \"notify\" and \"channel\"" :
 									"\"skip_unmatched_src\", \"skip_unmatched_dst\", \"log_unchanged\", \"attributes\", \"where\" and \"path\"");
 	}
 }
@@ -683,6 +694,101 @@ diffsync_row_changes(DsPair *pair, DsRunOptions *opts, Jsonb *src, Jsonb *dst)
 			pushJsonbValue(&st, WJB_VALUE, &patch);
 		}
 		pushJsonbValue(&st, WJB_END_OBJECT, NULL);
+	}
+	return JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_OBJECT, NULL));
+}
+
+/*
+ * diffsync_fetch_row
+ *		The current model row (identifiers and the pair's attributes) of key
+ *		through one side of a pair, or NULL when there is none.  Inside SPI.
+ */
+Jsonb *
+diffsync_fetch_row(DsPair *pair, bool source, Jsonb *key)
+{
+	DsAdapter  *a = source ? pair->src : pair->dst;
+	DsField   **ids = source ? pair->sids : pair->dids;
+	DsField   **fields = palloc(sizeof(DsField *) * (pair->nids + pair->nattrs));
+	StringInfoData defs,
+				match;
+	Oid			argtypes[1] = {JSONBOID};
+	Datum		args[1];
+	bool		isnull;
+	char	   *sql;
+
+	initStringInfo(&defs);
+	initStringInfo(&match);
+	for (int i = 0; i < pair->nids; i++)
+	{
+		fields[i] = ids[i];
+		appendStringInfo(&defs, "%s%s %s", i ? ", " : "", quote_identifier(ids[i]->name),
+						 format_type_with_typemod(ids[i]->type, ids[i]->typmod));
+		appendStringInfo(&match, "%sm.%s OPERATOR(pg_catalog.=) k.%s", i ? " AND " : "",
+						 quote_identifier(ids[i]->name), quote_identifier(ids[i]->name));
+	}
+	for (int i = 0; i < pair->nattrs; i++)
+		fields[pair->nids + i] = source ? pair->sattrs[i] : pair->dattrs[i];
+	sql = psprintf("SELECT %s FROM (%s) m, pg_catalog.jsonb_to_record($1) AS k(%s) WHERE %s",
+				   diffsync_jsonb_object_sql(fields, pair->nids + pair->nattrs, "m"),
+				   diffsync_adapter_select_sql(a, NULL), defs.data, match.data);
+	args[0] = JsonbPGetDatum(key);
+	if (SPI_execute_with_args(sql, 1, argtypes, args, NULL, false, 2) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the current row of adapter \"%s\"", a->name);
+	if (SPI_processed == 0)
+		return NULL;
+	return DatumGetJsonbPCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/*
+ * diffsync_pair_for_adapter
+ *		A pair whose two sides are the same adapter, covering all its
+ *		fields: lets single-adapter operations (commit_version, restore)
+ *		reuse the row reader and the writers.
+ */
+DsPair *
+diffsync_pair_for_adapter(DsAdapter *a)
+{
+	DsPair	   *p = palloc0(sizeof(DsPair));
+
+	p->src = p->dst = a;
+	p->model = a->model;
+	p->parent = -1;
+	p->path_attr = -1;
+	p->nids = a->nids;
+	p->nattrs = a->nfields - a->nids;
+	p->sids = p->dids = palloc(sizeof(DsField *) * Max(a->nids, 1));
+	p->sattrs = p->dattrs = palloc(sizeof(DsField *) * Max(p->nattrs, 1));
+	for (int i = 0; i < a->nids; i++)
+		p->sids[i] = &a->fields[i];
+	for (int i = 0; i < p->nattrs; i++)
+		p->sattrs[i] = &a->fields[a->nids + i];
+	return p;
+}
+
+/*
+ * diffsync_row_from_state
+ *		A model row of the pair from a stored state: the identifiers of key,
+ *		the pair's attributes from state (JSON null where state lacks one).
+ */
+Jsonb *
+diffsync_row_from_state(DsPair *pair, Jsonb *key, Jsonb *state)
+{
+	JsonbParseState *st = NULL;
+	JsonbValue	k,
+				s;
+
+	diffsync_jsonb_root(key, &k);
+	diffsync_jsonb_root(state, &s);
+	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+	for (int i = 0; i < pair->nids + pair->nattrs; i++)
+	{
+		DsField    *f = i < pair->nids ? pair->sids[i] : pair->sattrs[i - pair->nids];
+		JsonbValue	v;
+
+		diffsync_push_cstring(&st, WJB_KEY, f->name);
+		if (!diffsync_object_get(i < pair->nids ? &k : &s, f->name, strlen(f->name), &v))
+			v.type = jbvNull;
+		pushJsonbValue(&st, WJB_VALUE, &v);
 	}
 	return JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_OBJECT, NULL));
 }

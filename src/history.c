@@ -1,0 +1,210 @@
+/*-------------------------------------------------------------------------
+ *
+ * history.c
+ *	  Explicit versions: commit_version() snapshots a row's current model
+ *	  state, restore() writes an earlier version back through the adapter.
+ *	  (Versions of the rows syncs and live triggers write are recorded by
+ *	  the writers, apply.c; reading history is SQL, see the install script.)
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+
+#include "diffsync.h"
+
+/* One history entry object {"key", "action", "state", "patch"}. */
+static Jsonb *
+history_entry(Jsonb *key, const char *action, Jsonb *state, Jsonb *patch)
+{
+	JsonbParseState *st = NULL;
+	JsonbValue	v;
+
+	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+	diffsync_push_cstring(&st, WJB_KEY, "key");
+	diffsync_jsonb_root(key, &v);
+	pushJsonbValue(&st, WJB_VALUE, &v);
+	diffsync_push_cstring(&st, WJB_KEY, "action");
+	diffsync_push_cstring(&st, WJB_VALUE, action);
+	diffsync_push_cstring(&st, WJB_KEY, "state");
+	if (state)
+		diffsync_jsonb_root(state, &v);
+	else
+		v.type = jbvNull;
+	pushJsonbValue(&st, WJB_VALUE, &v);
+	diffsync_push_cstring(&st, WJB_KEY, "patch");
+	if (patch)
+		diffsync_jsonb_root(patch, &v);
+	else
+		v.type = jbvNull;
+	pushJsonbValue(&st, WJB_VALUE, &v);
+	return JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_OBJECT, NULL));
+}
+
+/* Record one version; returns its version number. */
+static int64
+record_version(DsPair *pair, Jsonb *key, const char *action, Jsonb *state,
+			   Jsonb *patch, const char *message)
+{
+	DsHistory	h;
+	SPIPlanPtr	plan = NULL;
+	int64		first = 0,
+				last = 0,
+				count = 0;
+	Oid			argtypes[1] = {INT8OID};
+	Datum		args[1];
+	bool		isnull;
+
+	h.enabled = true;
+	h.sync_id = 0;
+	h.engine = NULL;
+	h.message = message;
+	diffsync_history_insert(pair->src, pair->sids, pair->nids,
+							list_make1(history_entry(key, action, state, patch)),
+							&h, &plan, &first, &last, &count);
+	args[0] = Int64GetDatum(last);
+	if (SPI_execute_with_args("SELECT version FROM " DIFFSYNC_SCHEMA ".history WHERE change_id OPERATOR(pg_catalog.=) $1",
+							  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not read back a recorded version");
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/* Error unless key is a JSON object. */
+static void
+check_key(Jsonb *key)
+{
+	if (!JB_ROOT_IS_OBJECT(key))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("key must be a JSON object of identifier fields, e.g. '{\"id\": 1}'")));
+}
+
+PG_FUNCTION_INFO_V1(diffsync_commit_version);
+
+/*
+ * diffsync.commit_version(adapter, key, message) -> bigint
+ *		Snapshot a row's current model state as a new version (action
+ *		"commit"); returns the version number.
+ */
+Datum
+diffsync_commit_version(PG_FUNCTION_ARGS)
+{
+	char	   *name;
+	Jsonb	   *key;
+	char	   *message = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
+	DsPair	   *pair;
+	Jsonb	   *row;
+	int64		version;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("adapter and key must not be NULL")));
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	key = PG_GETARG_JSONB_P(1);
+	check_key(key);
+	pair = diffsync_pair_for_adapter(diffsync_adapter_copy(diffsync_adapter_get(name)));
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	row = diffsync_fetch_row(pair, true, key);
+	if (row == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("adapter \"%s\" has no row with identifiers %s", name,
+						JsonbToCString(NULL, &key->root, VARSIZE(key)))));
+	version = record_version(pair, diffsync_row_key(row, pair->sids, pair->nids),
+							 "commit", row, NULL, message);
+	SPI_finish();
+	PG_RETURN_INT64(version);
+}
+
+PG_FUNCTION_INFO_V1(diffsync_restore);
+
+/*
+ * diffsync.restore(adapter, key, version) -> jsonb
+ *		Write the state of an earlier version back through the adapter
+ *		(update, insert, or delete for a deleted version) and record it as a
+ *		new version; returns the restored state.
+ */
+Datum
+diffsync_restore(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	Jsonb	   *key = PG_GETARG_JSONB_P(1);
+	int64		version = PG_GETARG_INT64(2);
+	DsPair	   *pair;
+	Jsonb	   *state = NULL;
+	Jsonb	   *cur;
+	Oid			argtypes[3] = {TEXTOID, JSONBOID, INT8OID};
+	Datum		args[3];
+	bool		isnull;
+	DsRunOptions opts;
+	DsWriter   *w;
+	Jsonb	   *result = NULL;
+	Jsonb	   *patch = NULL;
+
+	check_key(key);
+	pair = diffsync_pair_for_adapter(diffsync_adapter_copy(diffsync_adapter_get(name)));
+	diffsync_parse_run_options(NULL, &opts, "restore", true);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	args[0] = CStringGetTextDatum(name);
+	args[1] = JsonbPGetDatum(key);
+	args[2] = Int64GetDatum(version);
+	if (SPI_execute_with_args("SELECT " DIFFSYNC_SCHEMA ".state_at_version($1, $2, $3), "
+							  "EXISTS (SELECT 1 FROM " DIFFSYNC_SCHEMA ".history h "
+							  "WHERE h.adapter OPERATOR(pg_catalog.=) $1 AND h.key OPERATOR(pg_catalog.=) $2 "
+							  "AND h.version OPERATOR(pg_catalog.=) $3)",
+							  3, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the history");
+	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)))
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("adapter \"%s\" has no version " INT64_FORMAT " of key %s", name, version,
+						JsonbToCString(NULL, &key->root, VARSIZE(key))),
+				 errhint("List the versions with diffsync.history(adapter, key).")));
+	{
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (!isnull)
+			state = DatumGetJsonbPCopy(d);
+	}
+
+	cur = diffsync_fetch_row(pair, true, key);
+	w = diffsync_writer_create(pair, true, &opts, NULL, NULL);
+	if (state == NULL)
+	{
+		if (cur)
+			diffsync_writer_add(w, DS_WRITE_DELETE, cur, cur, false);
+	}
+	else
+	{
+		JsonbValue	o,
+					n;
+
+		/* the restored row keeps the key it is restored under */
+		state = diffsync_row_from_state(pair, key, state);
+		diffsync_writer_add(w, cur ? DS_WRITE_UPDATE : DS_WRITE_INSERT, state, cur, false);
+		if (cur)
+		{
+			diffsync_jsonb_root(cur, &o);
+			diffsync_jsonb_root(state, &n);
+			patch = diffsync_diff_values(&o, &n);
+		}
+		result = state;
+	}
+	for (int op = 0; op < 3; op++)
+		diffsync_writer_flush(w, op);
+	(void) record_version(pair, key, state ? "restore" : "delete", state, patch,
+						  psprintf("restore of version " INT64_FORMAT, version));
+	SPI_finish();
+	if (result == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_JSONB_P(result);
+}
