@@ -15,6 +15,7 @@ OBJS = \
 	src/engine.o \
 	src/notify.o \
 	src/history.o \
+	src/owner.o \
 	src/jsonb_diff.o \
 	src/jsonb_patch.o \
 	src/jsonb_merge.o

@@ -92,6 +92,7 @@ CREATE TABLE @extschema@.adapter (
     updated_at  pg_catalog.text,
     parent      pg_catalog.text REFERENCES @extschema@.adapter (name),
     parent_key  pg_catalog.jsonb,
+    owner       pg_catalog.regrole NOT NULL,
     created_at  pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
 COMMENT ON TABLE @extschema@.adapter IS
@@ -105,6 +106,7 @@ CREATE TABLE @extschema@.engine (
     direction   pg_catalog.text NOT NULL,
     strategy    pg_catalog.text NOT NULL,
     options     pg_catalog.jsonb NOT NULL DEFAULT '{}',
+    owner       pg_catalog.regrole NOT NULL,
     created_at  pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
     last_sync_id pg_catalog.int8
 );
@@ -145,6 +147,10 @@ CREATE TABLE @extschema@.conflicts (
     resolved_at pg_catalog.timestamptz
 );
 CREATE INDEX ON @extschema@.conflicts (status, source, target, model);
+-- one open conflict per key and attribute: a later sync refreshes it
+CREATE UNIQUE INDEX conflicts_open_key ON @extschema@.conflicts
+    (source, target, model, key, (COALESCE(conflict OPERATOR(pg_catalog.->>) 'attribute', '')))
+    WHERE status OPERATOR(pg_catalog.=) 'open';
 COMMENT ON TABLE @extschema@.conflicts IS
 'conflicts queued by the manual strategy (status open) and how they were settled (status resolved)';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.conflicts', '');
@@ -204,10 +210,13 @@ SELECT a.name,
        a.attributes,
        a.columns,
        a.filter,
-       COALESCE(a.updated_at, 'commit timestamp') AS updated_at,
+       CASE WHEN a.updated_at IS NOT NULL THEN a.updated_at
+            WHEN c.relkind IN ('r', 'p', 'm') THEN 'commit timestamp'
+       END AS updated_at,
        a.parent,
        a.parent_key
-  FROM @extschema@.adapter a;
+  FROM @extschema@.adapter a
+  LEFT JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) a.relation;
 COMMENT ON VIEW @extschema@.adapters IS
 'readable listing of row adapters';
 GRANT SELECT ON @extschema@.adapters TO PUBLIC;
@@ -248,6 +257,8 @@ COMMENT ON FUNCTION @extschema@.diff_text(pg_catalog.text, pg_catalog.text, pg_c
 CREATE TABLE @extschema@.syncs (
     sync_id     pg_catalog.int8 PRIMARY KEY,
     engine      pg_catalog.text,
+    source      pg_catalog.text NOT NULL,
+    target      pg_catalog.text NOT NULL,
     started_at  pg_catalog.timestamptz NOT NULL,
     finished_at pg_catalog.timestamptz NOT NULL,
     result      pg_catalog.jsonb NOT NULL
@@ -363,9 +374,11 @@ COMMENT ON TABLE @extschema@.commit_log IS
 'one row per transaction that wrote history, numbered in commit order';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.commit_log', '');
 
+-- SECURITY DEFINER: the deferred trigger fires as whoever commits, and
+-- commit_log is writable only by the extension owner; it runs fixed SQL.
 CREATE FUNCTION @extschema@.commit_log_stamp()
 RETURNS trigger
-LANGUAGE plpgsql
+LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -380,6 +393,8 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.commit_log_stamp() IS
 'deferred trigger: numbers a transaction that wrote history in commit order';
+
+REVOKE ALL ON FUNCTION @extschema@.commit_log_stamp() FROM PUBLIC;
 
 CREATE CONSTRAINT TRIGGER commit_log_stamp
 AFTER INSERT ON @extschema@.commit_log
@@ -622,3 +637,31 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.prune_history(pg_catalog.interval) IS
 'delete versions recorded longer ago than older_than, keeping the newest version of every live key; returns the number deleted';
+
+/*
+ * Row-level security on the records that hold row values: a user sees
+ * history, conflicts and sync results only of adapters over relations they
+ * may read themselves.  (diffsync's bookkeeping writes them as the extension
+ * owner, which RLS does not restrict.)
+ */
+CREATE FUNCTION @extschema@.can_read_adapter(adapter pg_catalog.text)
+RETURNS pg_catalog.bool
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT EXISTS (SELECT 1 FROM @extschema@.adapter a
+                    WHERE a.name OPERATOR(pg_catalog.=) $1
+                      AND pg_catalog.has_table_privilege(a.relation, 'SELECT'))
+$$;
+COMMENT ON FUNCTION @extschema@.can_read_adapter(pg_catalog.text) IS
+'whether the current user may read the relation under an adapter (used by row-level security)';
+
+ALTER TABLE @extschema@.history ENABLE ROW LEVEL SECURITY;
+CREATE POLICY history_readable ON @extschema@.history FOR SELECT
+    USING (@extschema@.can_read_adapter(adapter));
+ALTER TABLE @extschema@.conflicts ENABLE ROW LEVEL SECURITY;
+CREATE POLICY conflicts_readable ON @extschema@.conflicts FOR SELECT
+    USING (@extschema@.can_read_adapter(source) AND @extschema@.can_read_adapter(target));
+ALTER TABLE @extschema@.syncs ENABLE ROW LEVEL SECURITY;
+CREATE POLICY syncs_readable ON @extschema@.syncs FOR SELECT
+    USING (@extschema@.can_read_adapter(source) AND @extschema@.can_read_adapter(target));

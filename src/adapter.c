@@ -510,7 +510,7 @@ adapter_load(const char *name)
 	rc = SPI_execute_with_args("SELECT relation::pg_catalog.oid, model, identifiers, attributes, "
 							   "columns, filter, updated_at, parent, parent_key "
 							   "FROM " DIFFSYNC_SCHEMA ".adapter WHERE name OPERATOR(pg_catalog.=) $1",
-							   1, argtypes, args, NULL, true, 1);
+							   1, argtypes, args, NULL, false, 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(rc));
 	if (SPI_processed == 1)
@@ -645,7 +645,7 @@ diffsync_adapter_children(const char *name)
 		elog(ERROR, "SPI_connect failed");
 	if (SPI_execute_with_args("SELECT name FROM " DIFFSYNC_SCHEMA ".adapter "
 							  "WHERE parent OPERATOR(pg_catalog.=) $1 ORDER BY name",
-							  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+							  1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read child adapters");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -820,6 +820,46 @@ adapter_default_attributes(Oid relid, List *ids, Jsonb *columns,
 	return out;
 }
 
+/*
+ * Every field the columns map names must be a field of the adapter: a
+ * mapping nothing uses is a mistake (often a misspelt field, or a rename
+ * onto a column that does not exist, which default attributes skip).
+ */
+static void
+adapter_check_columns_map(DsAdapter *a, Jsonb *columns)
+{
+	JsonbValue	root;
+	JsonbValue *keys,
+			   *vals;
+	int			n;
+
+	diffsync_jsonb_root(columns, &root);
+	n = diffsync_object_members(root.val.binary.data, &keys, &vals);
+	for (int i = 0; i < n; i++)
+	{
+		char	   *field = pnstrdup(keys[i].val.string.val, keys[i].val.string.len);
+
+		if (diffsync_adapter_field(a, field) == NULL && vals[i].type == jbvString)
+		{
+			char	   *column = pnstrdup(vals[i].val.string.val, vals[i].val.string.len);
+			AttrNumber	attnum = get_attnum(a->relid, column);
+
+			if (attnum == InvalidAttrNumber || attnum < 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_COLUMN),
+						 errmsg("column \"%s\" of relation %s does not exist", column, a->relname),
+						 errdetail("Adapter \"%s\" maps model field \"%s\" to it.", a->name, field),
+						 errhint("Map the field to an existing column with the \"columns\" argument.")));
+		}
+		if (diffsync_adapter_field(a, field) == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("columns of adapter \"%s\" map field \"%s\", which is neither an identifier nor an attribute",
+							a->name, field),
+					 errhint("With attributes left NULL, only existing columns become attributes: check the column name.")));
+	}
+}
+
 PG_FUNCTION_INFO_V1(diffsync_create_adapter);
 
 /*
@@ -840,11 +880,12 @@ diffsync_create_adapter(PG_FUNCTION_ARGS)
 	char	   *parent = PG_ARGISNULL(7) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(7));
 	Jsonb	   *parent_key = PG_ARGISNULL(8) ? NULL : PG_GETARG_JSONB_P(8);
 	char	   *model;
-	Oid			argtypes[10] = {TEXTOID, OIDOID, TEXTOID, TEXTARRAYOID, TEXTARRAYOID,
-	JSONBOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID};
-	Datum		args[10];
-	char		nulls[10];
+	Oid			argtypes[11] = {TEXTOID, OIDOID, TEXTOID, TEXTARRAYOID, TEXTARRAYOID,
+	JSONBOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, REGROLEOID};
+	Datum		args[11];
+	char		nulls[11];
 	int			rc;
+	DsAdapter  *a;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		ereport(ERROR,
@@ -868,9 +909,48 @@ diffsync_create_adapter(PG_FUNCTION_ARGS)
 	attrs = PG_ARGISNULL(3) ? adapter_default_attributes(relid, ids, columns, updated_at)
 		: adapter_text_array(PG_GETARG_DATUM(3), "attributes", name);
 
+	if (parent)
+	{
+		Oid			ptypes[1] = {TEXTOID};
+		Datum		pargs[1];
+
+		pargs[0] = CStringGetTextDatum(parent);
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		rc = SPI_execute_with_args("SELECT 1 FROM " DIFFSYNC_SCHEMA ".adapter WHERE name OPERATOR(pg_catalog.=) $1",
+								   1, ptypes, pargs, NULL, false, 1);
+		if (rc != SPI_OK_SELECT || SPI_processed == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("parent adapter \"%s\" of adapter \"%s\" does not exist", parent, name)));
+		SPI_finish();
+	}
+
 	/* validate everything before writing anything */
-	(void) adapter_build(name, relid, model, ids, attrs, columns, filter,
-						 updated_at, parent, parent_key);
+	a = adapter_build(name, relid, model, ids, attrs, columns, filter,
+					  updated_at, parent, parent_key);
+	adapter_check_columns_map(a, columns);
+	if (parent)
+	{
+		/* the parent's identifiers must all be covered by parent_key */
+		DsAdapter  *p = diffsync_adapter_get(parent);
+
+		for (int i = 0; i < a->nparent_keys; i++)
+		{
+			DsField    *pf = diffsync_adapter_field(p, a->parent_key_parent[i]);
+
+			if (pf == NULL || !pf->is_identifier)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("parent_key of adapter \"%s\" maps to \"%s\", which is not an identifier of parent adapter \"%s\"",
+								name, a->parent_key_parent[i], parent)));
+		}
+		if (a->nparent_keys != p->nids)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("parent_key of adapter \"%s\" must map every identifier of parent adapter \"%s\"",
+							name, parent)));
+	}
 
 	args[0] = CStringGetTextDatum(name);
 	args[1] = ObjectIdGetDatum(relid);
@@ -911,36 +991,16 @@ diffsync_create_adapter(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_UNDEFINED_OBJECT),
 					 errmsg("parent adapter \"%s\" of adapter \"%s\" does not exist", parent, name)));
 	}
-	rc = SPI_execute_with_args("INSERT INTO " DIFFSYNC_SCHEMA ".adapter "
-							   "(name, relation, model, identifiers, attributes, columns, filter, updated_at, parent, parent_key) "
-							   "VALUES ($1, $2::pg_catalog.regclass, $3, $4, $5, $6, $7, $8, $9, $10)",
-							   10, argtypes, args, nulls, false, 0);
+	args[10] = ObjectIdGetDatum(GetUserId());
+	nulls[10] = ' ';
+	rc = diffsync_owner_execute("INSERT INTO " DIFFSYNC_SCHEMA ".adapter "
+								"(name, relation, model, identifiers, attributes, columns, filter, updated_at, parent, parent_key, owner) "
+								"VALUES ($1, $2::pg_catalog.regclass, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+								11, argtypes, args, nulls, false, 0);
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "could not insert into the adapter catalog");
 	SPI_finish();
 
-	/* the parent's identifiers must all be covered by parent_key */
-	if (parent)
-	{
-		DsAdapter  *p = diffsync_adapter_get(parent);
-		DsAdapter  *a = diffsync_adapter_get(name);
-
-		for (int i = 0; i < a->nparent_keys; i++)
-		{
-			DsField    *pf = diffsync_adapter_field(p, a->parent_key_parent[i]);
-
-			if (pf == NULL || !pf->is_identifier)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("parent_key of adapter \"%s\" maps to \"%s\", which is not an identifier of parent adapter \"%s\"",
-								name, a->parent_key_parent[i], parent)));
-		}
-		if (a->nparent_keys != p->nids)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("parent_key of adapter \"%s\" must map every identifier of parent adapter \"%s\"",
-							name, parent)));
-	}
 	PG_RETURN_VOID();
 }
 
@@ -975,14 +1035,24 @@ diffsync_drop_adapter(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
 				 errmsg("cannot drop adapter \"%s\" because an engine uses it", name),
 				 errhint("Drop the engine first with diffsync.drop_engine.")));
-	rc = SPI_execute_with_args("DELETE FROM " DIFFSYNC_SCHEMA ".adapter WHERE name OPERATOR(pg_catalog.=) $1",
-							   1, argtypes, args, NULL, false, 0);
-	if (rc != SPI_OK_DELETE)
-		elog(ERROR, "could not delete from the adapter catalog");
+	rc = SPI_execute_with_args("SELECT owner FROM " DIFFSYNC_SCHEMA ".adapter WHERE name OPERATOR(pg_catalog.=) $1",
+							   1, argtypes, args, NULL, false, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read the adapter catalog");
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("adapter \"%s\" does not exist", name)));
+	{
+		bool		isnull;
+
+		diffsync_check_owner(DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)),
+							 psprintf("adapter \"%s\"", name));
+	}
+	rc = diffsync_owner_execute("DELETE FROM " DIFFSYNC_SCHEMA ".adapter WHERE name OPERATOR(pg_catalog.=) $1",
+								1, argtypes, args, NULL, false, 0);
+	if (rc != SPI_OK_DELETE)
+		elog(ERROR, "could not delete from the adapter catalog");
 	SPI_finish();
 	PG_RETURN_VOID();
 }

@@ -314,7 +314,7 @@ diffsync_history_insert(DsAdapter *a, DsField **ids, int nids, List *entries,
 	nulls[3] = h->engine ? ' ' : 'n';
 	args[4] = h->message ? CStringGetTextDatum(h->message) : (Datum) 0;
 	nulls[4] = h->message ? ' ' : 'n';
-	if (SPI_execute_plan(*plan, args, nulls, false, 0) != SPI_OK_SELECT || SPI_processed != 1)
+	if (diffsync_owner_execute_plan(*plan, args, nulls, false, 0) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not record history of adapter \"%s\"", a->name);
 	n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
 	if (n > 0)

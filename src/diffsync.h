@@ -336,6 +336,24 @@ extern void diffsync_writer_flush(DsWriter *w, DsWriteOp op);
 extern void diffsync_writer_check(DsWriter *w, DsWriteOp op);
 extern void diffsync_check_write_privilege(DsAdapter *a);
 
+/* Identity saved while diffsync acts as the extension owner */
+typedef struct DsUserSave
+{
+	Oid			userid;
+	int			sec_context;
+} DsUserSave;
+
+/* in owner.c */
+extern void diffsync_become_owner(DsUserSave *save);
+extern void diffsync_restore_user(DsUserSave *save);
+extern void diffsync_check_owner(Oid owner, const char *what);
+extern int	diffsync_owner_execute_plan(SPIPlanPtr plan, Datum *args,
+										const char *nulls, bool read_only,
+										long count);
+extern int	diffsync_owner_execute(const char *sql, int nargs, Oid *argtypes,
+								   Datum *args, const char *nulls,
+								   bool read_only, long count);
+
 /* in notify.c */
 extern char *diffsync_channel;
 extern void diffsync_check_channel(const char *channel, const char *fn);

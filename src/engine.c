@@ -137,7 +137,7 @@ diffsync_base_flush(SyncRun *run, DsPair *pair)
 							"SET state = EXCLUDED.state, synced_at = EXCLUDED.synced_at",
 							3, argtypes);
 		args[2] = JsonbPGetDatum(list_to_array(run->base_upserts));
-		if (SPI_execute_plan(run->base_upsert_plan, args, NULL, false, 0) != SPI_OK_INSERT)
+		if (diffsync_owner_execute_plan(run->base_upsert_plan, args, NULL, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "could not write the base state of engine \"%s\"", run->engine);
 	}
 	if (run->base_deletes != NIL)
@@ -149,7 +149,7 @@ diffsync_base_flush(SyncRun *run, DsPair *pair)
 							"AND key IN (SELECT e FROM pg_catalog.jsonb_array_elements($3) e)",
 							3, argtypes);
 		args[2] = JsonbPGetDatum(list_to_array(run->base_deletes));
-		if (SPI_execute_plan(run->base_delete_plan, args, NULL, false, 0) != SPI_OK_DELETE)
+		if (diffsync_owner_execute_plan(run->base_delete_plan, args, NULL, false, 0) != SPI_OK_DELETE)
 			elog(ERROR, "could not delete base state of engine \"%s\"", run->engine);
 	}
 	run->base_upserts = NIL;
@@ -165,23 +165,38 @@ static void
 base_populate(SyncRun *run)
 {
 	ListCell   *lc;
-	Oid			argtypes[2] = {TEXTOID, TEXTOID};
 
 	foreach(lc, run->pairs)
 	{
 		DsPair	   *pair = lfirst(lc);
-		Datum		args[2];
-		char	   *sql = psprintf("INSERT INTO " DIFFSYNC_SCHEMA ".engine_base (engine, model, key, state, synced_at) "
-								   "SELECT $1, $2, d.key, d.src, pg_catalog.now() "
-								   "FROM (%s) d(key, src, dst, src_ts, dst_ts, changed) "
-								   "WHERE d.src IS NOT NULL AND d.dst IS NOT NULL AND NOT d.changed "
-								   "ON CONFLICT (engine, model, key) DO NOTHING",
+		char	   *sql = psprintf("SELECT d.key, d.src FROM (%s) d(key, src, dst, src_ts, dst_ts, changed) "
+								   "WHERE d.src IS NOT NULL AND d.dst IS NOT NULL AND NOT d.changed",
 								   diffsync_diff_sql(pair, &run->opts, true, NULL));
+		Portal		portal = SPI_cursor_open_with_args(NULL, sql, 0, NULL, NULL, NULL, true, 0);
 
-		args[0] = CStringGetTextDatum(run->engine);
-		args[1] = CStringGetTextDatum(pair->model);
-		if (SPI_execute_with_args(sql, 2, argtypes, args, NULL, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "could not record the base state of engine \"%s\"", run->engine);
+		/* the user's rows are read as the caller; base rows written as the owner */
+		for (;;)
+		{
+			SPITupleTable *batch;
+			uint64		n;
+
+			SPI_cursor_fetch(portal, true, run->opts.batch_size);
+			batch = SPI_tuptable;
+			n = SPI_processed;
+			if (n == 0)
+				break;
+			for (uint64 i = 0; i < n; i++)
+			{
+				bool		isnull;
+
+				diffsync_base_queue(run, pair,
+									DatumGetJsonbP(SPI_getbinval(batch->vals[i], batch->tupdesc, 1, &isnull)),
+									DatumGetJsonbP(SPI_getbinval(batch->vals[i], batch->tupdesc, 2, &isnull)));
+			}
+			SPI_freetuptable(batch);
+			diffsync_base_flush(run, pair);
+		}
+		SPI_cursor_close(portal);
 	}
 }
 
@@ -237,8 +252,8 @@ diffsync_create_engine(PG_FUNCTION_ARGS)
 {
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	SyncRun		run;
-	Oid			argtypes[6] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID};
-	Datum		args[6];
+	Oid			argtypes[7] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, REGROLEOID};
+	Datum		args[7];
 	int			rc;
 
 	memset(&run, 0, sizeof(run));
@@ -260,8 +275,9 @@ diffsync_create_engine(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
 				 errmsg("engine \"%s\" already exists", name)));
-	rc = SPI_execute_with_args("INSERT INTO " DIFFSYNC_SCHEMA ".engine (name, source, target, direction, strategy, options) "
-							   "VALUES ($1, $2, $3, $4, $5, $6)", 6, argtypes, args, NULL, false, 0);
+	args[6] = ObjectIdGetDatum(GetUserId());
+	rc = diffsync_owner_execute("INSERT INTO " DIFFSYNC_SCHEMA ".engine (name, source, target, direction, strategy, options, owner) "
+								"VALUES ($1, $2, $3, $4, $5, $6, $7)", 7, argtypes, args, NULL, false, 0);
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "could not insert into the engine catalog");
 	SPI_finish();
@@ -284,13 +300,22 @@ diffsync_drop_engine(PG_FUNCTION_ARGS)
 	args[0] = PG_GETARG_DATUM(0);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("DELETE FROM " DIFFSYNC_SCHEMA ".engine WHERE name OPERATOR(pg_catalog.=) $1",
-							  1, argtypes, args, NULL, false, 0) != SPI_OK_DELETE)
-		elog(ERROR, "could not delete from the engine catalog");
+	if (SPI_execute_with_args("SELECT owner FROM " DIFFSYNC_SCHEMA ".engine WHERE name OPERATOR(pg_catalog.=) $1",
+							  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the engine catalog");
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("engine \"%s\" does not exist", name)));
+	{
+		bool		isnull;
+
+		diffsync_check_owner(DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)),
+							 psprintf("engine \"%s\"", name));
+	}
+	if (diffsync_owner_execute("DELETE FROM " DIFFSYNC_SCHEMA ".engine WHERE name OPERATOR(pg_catalog.=) $1",
+							   1, argtypes, args, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "could not delete from the engine catalog");
 	SPI_finish();
 	PG_RETURN_VOID();
 }
@@ -323,10 +348,10 @@ diffsync_sync_engine(PG_FUNCTION_ARGS)
 		elog(ERROR, "SPI_connect failed");
 
 	/* lock the engine: syncs of one engine run one at a time */
-	rc = SPI_execute_with_args("SELECT source, target, direction, strategy, "
-							   "options OPERATOR(pg_catalog.||) $2 "
-							   "FROM " DIFFSYNC_SCHEMA ".engine WHERE name OPERATOR(pg_catalog.=) $1 FOR UPDATE",
-							   2, argtypes, args, NULL, false, 1);
+	rc = diffsync_owner_execute("SELECT source, target, direction, strategy, "
+								"options OPERATOR(pg_catalog.||) $2 "
+								"FROM " DIFFSYNC_SCHEMA ".engine WHERE name OPERATOR(pg_catalog.=) $1 FOR UPDATE",
+								2, argtypes, args, NULL, false, 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read the engine catalog");
 	if (SPI_processed == 0)
@@ -352,8 +377,8 @@ diffsync_sync_engine(PG_FUNCTION_ARGS)
 
 	if (run.use_base)
 	{
-		rc = SPI_execute_with_args("SELECT 1 FROM " DIFFSYNC_SCHEMA ".engine_base WHERE engine OPERATOR(pg_catalog.=) $1 LIMIT 1",
-								   1, argtypes, args, NULL, true, 1);
+		rc = diffsync_owner_execute("SELECT 1 FROM " DIFFSYNC_SCHEMA ".engine_base WHERE engine OPERATOR(pg_catalog.=) $1 LIMIT 1",
+									1, argtypes, args, NULL, false, 1);
 		base_empty = (rc == SPI_OK_SELECT && SPI_processed == 0);
 	}
 
@@ -369,12 +394,73 @@ diffsync_sync_engine(PG_FUNCTION_ARGS)
 
 		a2[0] = args[0];
 		a2[1] = Int64GetDatum(run.sync_id);
-		if (SPI_execute_with_args("UPDATE " DIFFSYNC_SCHEMA ".engine SET last_sync_id = $2 WHERE name OPERATOR(pg_catalog.=) $1",
-								  2, t2, a2, NULL, false, 0) != SPI_OK_UPDATE)
+		if (diffsync_owner_execute("UPDATE " DIFFSYNC_SCHEMA ".engine SET last_sync_id = $2 WHERE name OPERATOR(pg_catalog.=) $1",
+								   2, t2, a2, NULL, false, 0) != SPI_OK_UPDATE)
 			elog(ERROR, "could not update the engine catalog");
 	}
 	SPI_finish();
 	PG_RETURN_JSONB_P(result);
+}
+
+/* The base state of key in an engine's model, or NULL. */
+static Jsonb *
+fetch_base(const char *engine, const char *model, Jsonb *key)
+{
+	Oid			argtypes[3] = {TEXTOID, TEXTOID, JSONBOID};
+	Datum		args[3];
+	bool		isnull;
+
+	args[0] = CStringGetTextDatum(engine);
+	args[1] = CStringGetTextDatum(model);
+	args[2] = JsonbPGetDatum(key);
+	if (diffsync_owner_execute("SELECT state FROM " DIFFSYNC_SCHEMA ".engine_base "
+							   "WHERE engine OPERATOR(pg_catalog.=) $1 AND model OPERATOR(pg_catalog.=) $2 "
+							   "AND key OPERATOR(pg_catalog.=) $3",
+							   3, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the base state");
+	if (SPI_processed == 0)
+		return NULL;
+	return DatumGetJsonbPCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/*
+ * row with attribute attr (a jbvString) set to value (JSON null when NULL),
+ * or with opts' path section of it set.
+ */
+static Jsonb *
+replace_attribute(Jsonb *row, JsonbValue *attr, DsRunOptions *opts,
+				  JsonbValue *value)
+{
+	JsonbParseState *rs = NULL;
+	JsonbValue	root;
+	JsonbValue *keys,
+			   *vals;
+	int			n;
+
+	diffsync_jsonb_root(row, &root);
+	n = diffsync_object_members(root.val.binary.data, &keys, &vals);
+	pushJsonbValue(&rs, WJB_BEGIN_OBJECT, NULL);
+	for (int i = 0; i < n; i++)
+	{
+		pushJsonbValue(&rs, WJB_KEY, &keys[i]);
+		if (keys[i].val.string.len == attr->val.string.len &&
+			memcmp(keys[i].val.string.val, attr->val.string.val, attr->val.string.len) == 0)
+		{
+			JsonbValue	nv;
+
+			if (opts->path_len > 1)
+				diffsync_jsonb_root(diffsync_set_section(&vals[i], opts->path_segs + 1,
+														 opts->path_len - 1, value), &nv);
+			else if (value)
+				nv = *value;
+			else
+				nv.type = jbvNull;
+			pushJsonbValue(&rs, WJB_VALUE, &nv);
+		}
+		else
+			pushJsonbValue(&rs, WJB_VALUE, &vals[i]);
+	}
+	return JsonbValueToJsonb(pushJsonbValue(&rs, WJB_END_OBJECT, NULL));
 }
 
 /* Count written rows of a writer. */
@@ -454,9 +540,9 @@ diffsync_resolve_conflict(PG_FUNCTION_ARGS)
 	args[0] = Int64GetDatum(id);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("SELECT engine, source, target, direction, model, key, conflict, status "
-							  "FROM " DIFFSYNC_SCHEMA ".conflicts WHERE conflict_id OPERATOR(pg_catalog.=) $1 FOR UPDATE",
-							  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
+	if (diffsync_owner_execute("SELECT engine, source, target, direction, model, key, conflict, status "
+							   "FROM " DIFFSYNC_SCHEMA ".conflicts WHERE conflict_id OPERATOR(pg_catalog.=) $1 FOR UPDATE",
+							   1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the conflict queue");
 	if (SPI_processed == 0)
 		ereport(ERROR,
@@ -550,12 +636,6 @@ diffsync_resolve_conflict(PG_FUNCTION_ARGS)
 		}
 		else
 		{
-			JsonbParseState *rs = NULL;
-			JsonbValue	root;
-			JsonbValue *keys,
-					   *vals;
-			int			n;
-
 			if (cur == NULL)
 				ereport(ERROR,
 						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -563,31 +643,7 @@ diffsync_resolve_conflict(PG_FUNCTION_ARGS)
 								id, to_source ? source : target),
 						 errhint("Run the sync again: the deletion will be reconciled as a change of its own.")));
 			/* the current row with the attribute (or section) replaced */
-			diffsync_jsonb_root(cur, &root);
-			n = diffsync_object_members(root.val.binary.data, &keys, &vals);
-			pushJsonbValue(&rs, WJB_BEGIN_OBJECT, NULL);
-			for (int i = 0; i < n; i++)
-			{
-				pushJsonbValue(&rs, WJB_KEY, &keys[i]);
-				if (keys[i].val.string.len == attrv.val.string.len &&
-					memcmp(keys[i].val.string.val, attrv.val.string.val, attrv.val.string.len) == 0)
-				{
-					JsonbValue	nv;
-
-					if (opts.path_len > 1)
-						diffsync_jsonb_root(diffsync_set_section(&vals[i], opts.path_segs + 1,
-																 opts.path_len - 1,
-																 has_chosen ? &chosen : NULL), &nv);
-					else if (has_chosen)
-						nv = chosen;
-					else
-						nv.type = jbvNull;
-					pushJsonbValue(&rs, WJB_VALUE, &nv);
-				}
-				else
-					pushJsonbValue(&rs, WJB_VALUE, &vals[i]);
-			}
-			final = JsonbValueToJsonb(pushJsonbValue(&rs, WJB_END_OBJECT, NULL));
+			final = replace_attribute(cur, &attrv, &opts, has_chosen ? &chosen : NULL);
 			diffsync_writer_add(w, DS_WRITE_UPDATE, final, cur, true);
 		}
 		for (int op = 0; op < 3; op++)
@@ -605,10 +661,10 @@ diffsync_resolve_conflict(PG_FUNCTION_ARGS)
 		a3[1] = CStringGetTextDatum(resolution);
 		a3[2] = has_chosen ? JsonbPGetDatum(diffsync_value_to_jsonb(&chosen)) : (Datum) 0;
 		n3[2] = has_chosen ? ' ' : 'n';
-		if (SPI_execute_with_args("UPDATE " DIFFSYNC_SCHEMA ".conflicts SET status = 'resolved', "
+		if (diffsync_owner_execute("UPDATE " DIFFSYNC_SCHEMA ".conflicts SET status = 'resolved', "
 								  "resolution = $2, resolved_value = $3, resolved_at = pg_catalog.now() "
-								  "WHERE conflict_id OPERATOR(pg_catalog.=) $1",
-								  3, t3, a3, n3, false, 0) != SPI_OK_UPDATE)
+								   "WHERE conflict_id OPERATOR(pg_catalog.=) $1",
+								   3, t3, a3, n3, false, 0) != SPI_OK_UPDATE)
 			elog(ERROR, "could not update the conflict queue");
 	}
 	if (engine && dir == DS_BIDIRECTIONAL)
@@ -619,10 +675,26 @@ diffsync_resolve_conflict(PG_FUNCTION_ARGS)
 		brun.engine = engine;
 		brun.use_base = true;
 		brun.opts = opts;
-		if (final && has_chosen)
-			diffsync_base_queue(&brun, pair, key, final);
-		else if (!has_chosen && row_level)
-			diffsync_base_forget(&brun, pair, key);
+		if (row_level)
+		{
+			if (has_chosen && final)
+				diffsync_base_queue(&brun, pair, key, final);
+			else if (!has_chosen)
+				diffsync_base_forget(&brun, pair, key);
+		}
+		else
+		{
+			/*
+			 * Only the settled attribute joins the base: the key's other
+			 * attributes may have open conflicts of their own.
+			 */
+			Jsonb	   *base = fetch_base(engine, model, key);
+
+			if (base)
+				diffsync_base_queue(&brun, pair, key,
+									replace_attribute(base, &attrv, &opts,
+													  has_chosen ? &chosen : NULL));
+		}
 		diffsync_base_flush(&brun, pair);
 	}
 	diffsync_conflict_notify(&opts, "conflict_resolved", id, engine, model, key, resolution);

@@ -330,7 +330,12 @@ queue_conflict(SyncRun *run, DsPair *pair, DsDiffRow *row, Jsonb *conflict)
 	{
 		run->queue_plan = SPI_prepare("INSERT INTO " DIFFSYNC_SCHEMA ".conflicts "
 									  "(sync_id, engine, source, target, direction, model, key, conflict) "
-									  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING conflict_id", 8, argtypes);
+									  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+									  "ON CONFLICT (source, target, model, key, "
+									  "(COALESCE(conflict OPERATOR(pg_catalog.->>) 'attribute', ''))) "
+									  "WHERE status OPERATOR(pg_catalog.=) 'open' "
+									  "DO UPDATE SET conflict = EXCLUDED.conflict, sync_id = EXCLUDED.sync_id "
+									  "RETURNING conflict_id", 8, argtypes);
 		if (run->queue_plan == NULL)
 			elog(ERROR, "could not prepare the conflict queue insert");
 	}
@@ -343,8 +348,8 @@ queue_conflict(SyncRun *run, DsPair *pair, DsDiffRow *row, Jsonb *conflict)
 	args[5] = CStringGetTextDatum(pair->model);
 	args[6] = JsonbPGetDatum(row->key);
 	args[7] = JsonbPGetDatum(conflict);
-	rc = SPI_execute_plan(run->queue_plan, args, nulls, false, 0);
-	if (rc != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
+	rc = diffsync_owner_execute_plan(run->queue_plan, args, nulls, false, 0);
+	if ((rc != SPI_OK_INSERT_RETURNING && rc != SPI_OK_UPDATE_RETURNING) || SPI_processed != 1)
 		elog(ERROR, "could not queue a conflict: %s", SPI_result_code_string(rc));
 	{
 		bool		isnull;
@@ -557,7 +562,9 @@ sync_unmatched(SyncRun *run, DsPair *pair, DsDiffRow *row)
 			sync_row_conflict(run, pair, row, !in_src);
 		return;
 	}
-	if (in_src ? run->opts.skip_unmatched_src : run->opts.skip_unmatched_dst)
+	/* a section sync only touches keys both sides have */
+	if (run->opts.path != NULL ||
+		(in_src ? run->opts.skip_unmatched_src : run->opts.skip_unmatched_dst))
 	{
 		run->nskip++;
 		return;
@@ -949,15 +956,21 @@ diffsync_sync_execute(SyncRun *run)
 		portal = SPI_cursor_open_with_args(NULL, sql, 0, NULL, NULL, NULL, true, 0);
 		for (;;)
 		{
+			SPITupleTable *batch;
+			uint64		nrows;
+
 			SPI_cursor_fetch(portal, true, run->opts.batch_size);
-			if (SPI_processed == 0)
+			/* decisions run statements of their own, which reset SPI_tuptable */
+			batch = SPI_tuptable;
+			nrows = SPI_processed;
+			if (nrows == 0)
 				break;
-			for (uint64 i = 0; i < SPI_processed; i++)
+			for (uint64 i = 0; i < nrows; i++)
 			{
 				DsDiffRow	row;
 				MemoryContext old = MemoryContextSwitchTo(rowcxt);
 
-				diffsync_read_diff_row(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, &row);
+				diffsync_read_diff_row(batch->vals[i], batch->tupdesc, &row);
 				if (row.dst == NULL)
 					only_src_total++;
 				else if (row.src != NULL)
@@ -966,7 +979,7 @@ diffsync_sync_execute(SyncRun *run)
 				MemoryContextSwitchTo(old);
 				MemoryContextReset(rowcxt);
 			}
-			SPI_freetuptable(SPI_tuptable);
+			SPI_freetuptable(batch);
 			CHECK_FOR_INTERRUPTS();
 		}
 		SPI_cursor_close(portal);
@@ -1161,18 +1174,20 @@ diffsync_sync_result(SyncRun *run)
 void
 diffsync_sync_log(SyncRun *run, Jsonb *result)
 {
-	Oid			argtypes[4] = {INT8OID, TEXTOID, TIMESTAMPTZOID, JSONBOID};
-	Datum		args[4];
-	char		nulls[4] = {' ', ' ', ' ', ' '};
+	Oid			argtypes[6] = {INT8OID, TEXTOID, TIMESTAMPTZOID, JSONBOID, TEXTOID, TEXTOID};
+	Datum		args[6];
+	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
 
+	args[4] = CStringGetTextDatum(run->source);
+	args[5] = CStringGetTextDatum(run->target);
 	args[0] = Int64GetDatum(run->sync_id);
 	args[1] = run->engine ? CStringGetTextDatum(run->engine) : (Datum) 0;
 	nulls[1] = run->engine ? ' ' : 'n';
 	args[2] = TimestampTzGetDatum(run->started_at);
 	args[3] = JsonbPGetDatum(result);
-	if (SPI_execute_with_args("INSERT INTO " DIFFSYNC_SCHEMA ".syncs (sync_id, engine, started_at, finished_at, result) "
-							  "VALUES ($1, $2, $3, pg_catalog.clock_timestamp(), $4)",
-							  4, argtypes, args, nulls, false, 0) != SPI_OK_INSERT)
+	if (diffsync_owner_execute("INSERT INTO " DIFFSYNC_SCHEMA ".syncs (sync_id, engine, source, target, started_at, finished_at, result) "
+							   "VALUES ($1, $2, $5, $6, $3, pg_catalog.clock_timestamp(), $4)",
+							   6, argtypes, args, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not record the sync");
 }
 
@@ -1185,7 +1200,8 @@ diffsync_next_sync_id(void)
 {
 	bool		isnull;
 
-	if (SPI_execute("SELECT pg_catalog.nextval('" DIFFSYNC_SCHEMA ".sync_id_seq')", false, 1) != SPI_OK_SELECT)
+	if (diffsync_owner_execute("SELECT pg_catalog.nextval('" DIFFSYNC_SCHEMA ".sync_id_seq')",
+							   0, NULL, NULL, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not get a sync id");
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }

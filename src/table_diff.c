@@ -821,27 +821,32 @@ diff_walk(List *pairs, DsRunOptions *opts, bool sorted, DiffRowFn fn, void *arg)
 
 		diffsync_check_pair(pair, opts);
 		if (sorted)
-			sql = psprintf("%s ORDER BY 1::pg_catalog.text", sql);
+			sql = psprintf("SELECT * FROM (%s) d(key, src, dst, src_ts, dst_ts, changed) ORDER BY d.key", sql);
 		portal = SPI_cursor_open_with_args(NULL, sql, 0, NULL, NULL, NULL, true, 0);
 		for (;;)
 		{
+			SPITupleTable *batch;
+			uint64		nrows;
+
 			SPI_cursor_fetch(portal, true, 1000);
-			if (SPI_processed == 0)
+			batch = SPI_tuptable;
+			nrows = SPI_processed;
+			if (nrows == 0)
 				break;
-			for (uint64 i = 0; i < SPI_processed; i++)
+			for (uint64 i = 0; i < nrows; i++)
 			{
 				DsDiffRow	row;
 				const char *action;
 				bool		isnull;
 				MemoryContext old = MemoryContextSwitchTo(rowcxt);
 
-				diffsync_read_diff_row(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, &row);
+				diffsync_read_diff_row(batch->vals[i], batch->tupdesc, &row);
 				diffsync_check_key(pair, &row);
 				if (row.dst == NULL)
 					action = opts->skip_unmatched_src ? "skip" : "create";
 				else if (row.src == NULL)
 					action = opts->skip_unmatched_dst ? "skip" : "delete";
-				else if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
+				else if (DatumGetBool(SPI_getbinval(batch->vals[i], batch->tupdesc,
 													DIFF_COL_CHANGED, &isnull)))
 					action = "update";
 				else
@@ -850,7 +855,7 @@ diff_walk(List *pairs, DsRunOptions *opts, bool sorted, DiffRowFn fn, void *arg)
 				MemoryContextSwitchTo(old);
 				MemoryContextReset(rowcxt);
 			}
-			SPI_freetuptable(SPI_tuptable);
+			SPI_freetuptable(batch);
 			CHECK_FOR_INTERRUPTS();
 		}
 		SPI_cursor_close(portal);
