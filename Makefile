@@ -16,6 +16,7 @@ OBJS = \
 	src/notify.o \
 	src/history.o \
 	src/owner.o \
+	src/trigger.o \
 	src/jsonb_diff.o \
 	src/jsonb_patch.o \
 	src/jsonb_merge.o

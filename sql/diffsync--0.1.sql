@@ -665,3 +665,24 @@ CREATE POLICY conflicts_readable ON @extschema@.conflicts FOR SELECT
 ALTER TABLE @extschema@.syncs ENABLE ROW LEVEL SECURITY;
 CREATE POLICY syncs_readable ON @extschema@.syncs FOR SELECT
     USING (@extschema@.can_read_adapter(source) AND @extschema@.can_read_adapter(target));
+
+CREATE FUNCTION @extschema@.live_reconcile()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'diffsync_live_reconcile'
+LANGUAGE C;
+COMMENT ON FUNCTION @extschema@.live_reconcile() IS
+'statement trigger installed by diffsync.attach: reconciles the rows a statement changed into the other side';
+
+CREATE FUNCTION @extschema@.attach(engine pg_catalog.text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'diffsync_attach'
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.attach(pg_catalog.text) IS
+'reconcile an engine live: triggers on its tables apply every change to the other side in the same transaction';
+
+CREATE FUNCTION @extschema@.detach(engine pg_catalog.text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'diffsync_detach'
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.detach(pg_catalog.text) IS
+'remove the live triggers of an engine';

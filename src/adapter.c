@@ -660,24 +660,29 @@ diffsync_adapter_children(const char *name)
 }
 
 /*
- * diffsync_adapter_select_sql
- *		SELECT of the adapter's model rows: one column per field (named after
- *		the field), then "__ds_ts" (last-update time, NULL when unknown).
- *		extra_where, if given, is ANDed (an expression over alias r).
+ * diffsync_adapter_select_from
+ *		SELECT of the adapter's model rows from relation (NULL: the adapter's
+ *		own; or e.g. a trigger's transition table, which has the same
+ *		columns): one column per field, named after the field, then, with
+ *		with_ts, "__ds_ts" (last-update time, NULL when unknown).  The
+ *		adapter's filter applies; extra_where, if given, is ANDed (an
+ *		expression over alias r).
  */
 char *
-diffsync_adapter_select_sql(DsAdapter *a, const char *extra_where)
+diffsync_adapter_select_from(DsAdapter *a, const char *relation,
+							 const char *extra_where, bool with_ts)
 {
 	StringInfoData buf;
 
 	initStringInfo(&buf);
 	appendStringInfoString(&buf, "SELECT ");
 	for (int i = 0; i < a->nfields; i++)
-		appendStringInfo(&buf, "%s AS %s, ", a->fields[i].read_sql,
+		appendStringInfo(&buf, "%s%s AS %s", i ? ", " : "", a->fields[i].read_sql,
 						 quote_identifier(a->fields[i].name));
-	appendStringInfo(&buf, "%s AS \"__ds_ts\" FROM %s r",
-					 a->ts_sql ? a->ts_sql : "NULL::pg_catalog.timestamptz",
-					 a->relname);
+	if (with_ts)
+		appendStringInfo(&buf, ", %s AS \"__ds_ts\"",
+						 a->ts_sql ? a->ts_sql : "NULL::pg_catalog.timestamptz");
+	appendStringInfo(&buf, " FROM %s r", relation ? relation : a->relname);
 	if (a->filter || extra_where)
 	{
 		appendStringInfoString(&buf, " WHERE ");
@@ -689,6 +694,16 @@ diffsync_adapter_select_sql(DsAdapter *a, const char *extra_where)
 			appendStringInfo(&buf, "(%s\n)", extra_where);
 	}
 	return buf.data;
+}
+
+/*
+ * diffsync_adapter_select_sql
+ *		SELECT of the adapter's model rows with their last-update time.
+ */
+char *
+diffsync_adapter_select_sql(DsAdapter *a, const char *extra_where)
+{
+	return diffsync_adapter_select_from(a, NULL, extra_where, true);
 }
 
 /*

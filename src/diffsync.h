@@ -177,6 +177,8 @@ extern DsAdapter *diffsync_adapter_copy(DsAdapter *src);
 extern List *diffsync_adapter_children(const char *name);
 extern DsField *diffsync_adapter_field(DsAdapter *a, const char *name);
 extern char *diffsync_adapter_select_sql(DsAdapter *a, const char *extra_where);
+extern char *diffsync_adapter_select_from(DsAdapter *a, const char *relation,
+										  const char *extra_where, bool with_ts);
 extern char *diffsync_jsonb_object_sql(DsField **fields, int nfields,
 									   const char *alias);
 extern void diffsync_validate_expression(const char *expr, const char *what);
@@ -219,6 +221,11 @@ typedef struct DsRunOptions
 	bool		history;		/* record versions (default true) */
 	bool		notify;			/* send change events (default true) */
 	char	   *channel;		/* NOTIFY channel, NULL: diffsync.channel */
+	bool		notify_per_statement;	/* live triggers: one event per statement */
+	/* set by live triggers, not by users */
+	char	   *src_where;		/* extra condition on source rows (alias r) */
+	char	   *dst_where;		/* extra condition on target rows (alias r) */
+	char	   *base_sql;		/* expression of the base state, over s and t */
 } DsRunOptions;
 
 /* One model level of a diff: a source adapter paired with a target adapter */

@@ -172,7 +172,7 @@ base_populate(SyncRun *run)
 		char	   *sql = psprintf("SELECT d.key, d.src FROM (%s) d(key, src, dst, src_ts, dst_ts, changed) "
 								   "WHERE d.src IS NOT NULL AND d.dst IS NOT NULL AND NOT d.changed",
 								   diffsync_diff_sql(pair, &run->opts, true, NULL));
-		Portal		portal = SPI_cursor_open_with_args(NULL, sql, 0, NULL, NULL, NULL, true, 0);
+		Portal		portal = SPI_cursor_open_with_args(NULL, sql, 0, NULL, NULL, NULL, false, 0);
 
 		/* the user's rows are read as the caller; base rows written as the owner */
 		for (;;)

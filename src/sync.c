@@ -362,8 +362,11 @@ queue_conflict(SyncRun *run, DsPair *pair, DsDiffRow *row, Jsonb *conflict)
 
 /* Row-level last update wins: does the source row win? (ties: source) */
 static bool
-source_is_newer(DsDiffRow *row)
+source_is_newer(SyncRun *run, DsDiffRow *row)
 {
+	/* a change being made right now is newer than anything committed */
+	if (run->live_side)
+		return run->live_side == 1;
 	if (row->dst_ts_null)
 		return true;
 	if (row->src_ts_null)
@@ -512,6 +515,12 @@ sync_row_conflict(SyncRun *run, DsPair *pair, DsDiffRow *row, bool src_deleted)
 				goto apply;
 			}
 		default:
+			if (run->live_side)
+			{
+				/* the change being made now is the newest: it wins */
+				keep = src_deleted ? (run->live_side == 2) : (run->live_side == 1);
+				break;
+			}
 			/* a deletion has no commit time to compare: the modification wins */
 			keep = true;
 			break;
@@ -612,10 +621,10 @@ settle(SyncRun *run, DsPair *pair, DsDiffRow *row, int i, JsonbValue *bv,
 			take = TAKE_TARGET;
 			break;
 		case DS_LAST_UPDATE_WINS:
-			take = source_is_newer(row) ? TAKE_SOURCE : TAKE_TARGET;
+			take = source_is_newer(run, row) ? TAKE_SOURCE : TAKE_TARGET;
 			break;
 		case DS_MERGE:
-			take = source_is_newer(row) ? TAKE_SOURCE : TAKE_TARGET;
+			take = source_is_newer(run, row) ? TAKE_SOURCE : TAKE_TARGET;
 			if (bv && sv && tv && pair->sattrs[i]->type == JSONBOID)
 			{
 				/* three-way jsonb merge; true conflicts inside go by last update */
@@ -951,9 +960,10 @@ diffsync_sync_execute(SyncRun *run)
 		run->wsrc[run->cur]->history = &run->history;
 		run->wdst[run->cur]->history = &run->history;
 		run->defer_deletes = pair_has_children(run, run->cur);
-		src_rows_total += count_rows(pair, &run->opts);
+		if (!run->skip_counts)
+			src_rows_total += count_rows(pair, &run->opts);
 
-		portal = SPI_cursor_open_with_args(NULL, sql, 0, NULL, NULL, NULL, true, 0);
+		portal = SPI_cursor_open_with_args(NULL, sql, 0, NULL, NULL, NULL, false, 0);
 		for (;;)
 		{
 			SPITupleTable *batch;
@@ -1004,7 +1014,7 @@ diffsync_sync_execute(SyncRun *run)
 		diffsync_writer_flush(run->wsrc[i], DS_WRITE_DELETE);
 		diffsync_writer_flush(run->wdst[i], DS_WRITE_DELETE);
 	}
-	run->nochange = src_rows_total - only_src_total - matched_diff_total;
+	run->nochange = run->skip_counts ? 0 : src_rows_total - only_src_total - matched_diff_total;
 	MemoryContextDelete(rowcxt);
 }
 

@@ -24,6 +24,8 @@ typedef struct SyncRun
 	DsStrategy	strategy;
 	DsRunOptions opts;
 	bool		use_base;		/* bidirectional engine: three-way decisions */
+	int			live_side;		/* live trigger: 1 source, 2 target changed now */
+	bool		skip_counts;	/* do not count unchanged rows (live triggers) */
 	bool		has_resolver;
 	FmgrInfo	resolver;
 	int64		sync_id;

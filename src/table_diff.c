@@ -154,6 +154,19 @@ diffsync_parse_run_options(Jsonb *options, DsRunOptions *opts, const char *fn,
 			opts->history = diffsync_bool_option(&val, fn, "history");
 		else if (sync && key_is(&key, "notify"))
 			opts->notify = diffsync_bool_option(&val, fn, "notify");
+		else if (sync && key_is(&key, "notify_per"))
+		{
+			char	   *per = diffsync_string_option(&val, fn, "notify_per");
+
+			if (strcmp(per, "row") == 0)
+				opts->notify_per_statement = false;
+			else if (strcmp(per, "statement") == 0)
+				opts->notify_per_statement = true;
+			else
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("%s option \"notify_per\" must be \"row\" or \"statement\"", fn)));
+		}
 		else if (sync && key_is(&key, "channel"))
 		{
 			opts->channel = diffsync_string_option(&val, fn, "channel");
@@ -161,7 +174,7 @@ diffsync_parse_run_options(Jsonb *options, DsRunOptions *opts, const char *fn,
 		}
 		else
 			diffsync_unknown_option(&key, fn, sync ?
-									"\"skip_unmatched_src\", \"skip_unmatched_dst\", \"log_unchanged\", \"attributes\", \"where\", \"path\", \"dry_run\", \"continue_on_failure\", \"resolver\", \"max_conflicts\", \"batch_size\", \"history\", \"notify\" and \"channel\"" :
+									"\"skip_unmatched_src\", \"skip_unmatched_dst\", \"log_unchanged\", \"attributes\", \"where\", \"path\", \"dry_run\", \"continue_on_failure\", \"resolver\", \"max_conflicts\", \"batch_size\", \"history\", \"notify\", \"notify_per\" and \"channel\"" :
 									"\"skip_unmatched_src\", \"skip_unmatched_dst\", \"log_unchanged\", \"attributes\", \"where\" and \"path\"");
 	}
 }
@@ -435,9 +448,9 @@ diff_from_sql(DsPair *pair, DsRunOptions *opts, StringInfo from, StringInfo dist
 	appendStringInfo(from,
 					 " FROM (SELECT m.*, true AS \"__ds_p\" FROM (%s) m%s%s) s"
 					 " FULL JOIN (SELECT m.*, true AS \"__ds_p\" FROM (%s) m%s%s) t ON ",
-					 diffsync_adapter_select_sql(pair->src, NULL),
+					 diffsync_adapter_select_sql(pair->src, opts->src_where),
 					 where ? " WHERE " : "", where ? where : "",
-					 diffsync_adapter_select_sql(pair->dst, NULL),
+					 diffsync_adapter_select_sql(pair->dst, opts->dst_where),
 					 where ? " WHERE " : "", where ? where : "");
 	for (int i = 0; i < pair->nids; i++)
 		appendStringInfo(from, "%ss.%s OPERATOR(pg_catalog.=) t.%s", i ? " AND " : "",
@@ -478,6 +491,7 @@ diffsync_diff_sql(DsPair *pair, DsRunOptions *opts, bool all_rows,
 					 diffsync_jsonb_object_sql(sfields, pair->nids + pair->nattrs, "s"),
 					 diffsync_jsonb_object_sql(sfields, pair->nids + pair->nattrs, "t"),
 					 distinct.data,
+					 opts->base_sql ? psprintf(", %s", opts->base_sql) :
 					 base_engine ? psprintf(", (SELECT b.state FROM " DIFFSYNC_SCHEMA ".engine_base b"
 											" WHERE b.engine OPERATOR(pg_catalog.=) %s"
 											" AND b.model OPERATOR(pg_catalog.=) %s"

@@ -1,0 +1,529 @@
+/*-------------------------------------------------------------------------
+ *
+ * trigger.c
+ *	  Live reconciliation: attach() installs statement-level triggers with
+ *	  transition tables on an engine's relations, so that every change on
+ *	  one side is reconciled into the other in the same transaction;
+ *	  detach() removes them.
+ *
+ * One statement, one reconciliation: the keys the statement touched (from
+ * its transition tables) restrict the engine's diff to those keys, the
+ * rows as they were before the statement serve as the base of three-way
+ * decisions (a change made on the changed side only propagates; where the
+ * other side had drifted, the strategy decides, and the change being made
+ * now counts as the newest), and the writes go through the adapters like a
+ * sync's, with history and events.
+ *
+ * No loops: while diffsync applies its own writes (diffsync_apply_depth),
+ * its triggers return at once, so a reconciled write is never reconciled
+ * back.  This guard is backend-local and touches nothing else: user
+ * triggers and foreign keys fire as usual (unlike session_replication_role).
+ *
+ * Concurrency: a live reconciliation holds the engine's catalog row FOR
+ * SHARE, a batch sync_engine() FOR UPDATE, so they never interleave; live
+ * reconciliations of different transactions run side by side.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_trigger.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+#include "diffsync.h"
+#include "sync.h"
+
+#define TRIGGER_NEW		"diffsync_new"
+#define TRIGGER_OLD		"diffsync_old"
+
+/* Names of the three triggers of an engine on a relation */
+static char *
+trigger_name(const char *engine, const char *op)
+{
+	return psprintf("diffsync_%08x_%s", hash_bytes((const unsigned char *) engine, strlen(engine)), op);
+}
+
+/* Read an engine's settings into run (and lock its row in mode lock). */
+static void
+load_engine(SyncRun *run, const char *name, const char *lock, Jsonb *extra)
+{
+	Oid			argtypes[2] = {TEXTOID, JSONBOID};
+	Datum		args[2];
+	HeapTuple	tup;
+	TupleDesc	desc;
+	bool		isnull;
+	MemoryContext spi;
+
+	args[0] = CStringGetTextDatum(name);
+	args[1] = JsonbPGetDatum(extra ? extra : DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"))));
+	if (diffsync_owner_execute(psprintf("SELECT source, target, direction, strategy, "
+										"options OPERATOR(pg_catalog.||) $2 FROM " DIFFSYNC_SCHEMA ".engine "
+										"WHERE name OPERATOR(pg_catalog.=) $1 %s", lock),
+							   2, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the engine catalog");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("engine \"%s\" does not exist", name)));
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	spi = MemoryContextSwitchTo(run->resultcxt);
+	run->engine = pstrdup(name);
+	run->source = pstrdup(SPI_getvalue(tup, desc, 1));
+	run->target = pstrdup(SPI_getvalue(tup, desc, 2));
+	run->dir = diffsync_parse_direction(SPI_getvalue(tup, desc, 3));
+	run->strategy = diffsync_parse_strategy(SPI_getvalue(tup, desc, 4));
+	diffsync_parse_run_options(DatumGetJsonbPCopy(SPI_getbinval(tup, desc, 5, &isnull)),
+							   &run->opts, "engine", true);
+	MemoryContextSwitchTo(spi);
+}
+
+/* "ROW(exprs) IN (SELECT k.fields FROM (keys) k)" for one side. */
+static char *
+key_filter(DsField **ids, int nids, const char *keys_sql)
+{
+	StringInfoData l,
+				r;
+
+	initStringInfo(&l);
+	initStringInfo(&r);
+	for (int i = 0; i < nids; i++)
+	{
+		appendStringInfo(&l, "%s%s", i ? ", " : "", ids[i]->read_sql);
+		appendStringInfo(&r, "%sk.%s", i ? ", " : "", quote_identifier(ids[i]->name));
+	}
+	if (nids == 1)
+		return psprintf("%s IN (SELECT %s FROM (%s) k)", l.data, r.data, keys_sql);
+	return psprintf("ROW(%s) IN (SELECT %s FROM (%s) k)", l.data, r.data, keys_sql);
+}
+
+/*
+ * The live run of one statement on relation relid: which pair and side it
+ * is, the keys it touched, and the rows as they were before it.
+ */
+static DsPair *
+live_setup(SyncRun *run, Oid relid, bool has_new, bool has_old)
+{
+	ListCell   *lc;
+	DsPair	   *pair = NULL;
+	bool		is_source = false;
+	DsAdapter  *w;
+	DsField   **wids;
+	DsField   **fields;
+	StringInfoData keys;
+	StringInfoData idlist;
+	StringInfoData match;
+
+	foreach(lc, run->pairs)
+	{
+		DsPair	   *p = lfirst(lc);
+
+		if (p->src->relid == relid && run->dir != DS_TARGET_TO_SOURCE)
+		{
+			pair = p;
+			is_source = true;
+			break;
+		}
+		if (p->dst->relid == relid && run->dir != DS_SOURCE_TO_TARGET)
+		{
+			pair = p;
+			break;
+		}
+	}
+	if (pair == NULL)
+		return NULL;			/* not a side this engine reconciles from */
+
+	run->pairs = list_make1(pair);
+	pair->parent = -1;
+	run->live_side = is_source ? 1 : 2;
+	w = is_source ? pair->src : pair->dst;
+	wids = is_source ? pair->sids : pair->dids;
+
+	/* the keys the statement touched, as model identifier values */
+	initStringInfo(&idlist);
+	for (int i = 0; i < pair->nids; i++)
+		appendStringInfo(&idlist, "%s%s AS %s", i ? ", " : "", wids[i]->read_sql,
+						 quote_identifier(wids[i]->name));
+	initStringInfo(&keys);
+	if (has_new)
+		appendStringInfo(&keys, "SELECT %s FROM " TRIGGER_NEW " r", idlist.data);
+	if (has_old)
+		appendStringInfo(&keys, "%sSELECT %s FROM " TRIGGER_OLD " r",
+						 has_new ? " UNION " : "", idlist.data);
+	run->opts.src_where = key_filter(pair->sids, pair->nids, keys.data);
+	run->opts.dst_where = key_filter(pair->dids, pair->nids, keys.data);
+
+	/* the base: the row before the statement, else the engine's base */
+	fields = palloc(sizeof(DsField *) * (pair->nids + pair->nattrs));
+	for (int i = 0; i < pair->nids; i++)
+		fields[i] = wids[i];
+	for (int i = 0; i < pair->nattrs; i++)
+		fields[pair->nids + i] = is_source ? pair->sattrs[i] : pair->dattrs[i];
+	initStringInfo(&match);
+	for (int i = 0; i < pair->nids; i++)
+		appendStringInfo(&match, "%so.%s OPERATOR(pg_catalog.=) COALESCE(s.%s, t.%s)", i ? " AND " : "",
+						 quote_identifier(pair->sids[i]->name), quote_identifier(pair->sids[i]->name),
+						 quote_identifier(pair->sids[i]->name));
+	{
+		char	   *engine_base = psprintf("(SELECT b.state FROM " DIFFSYNC_SCHEMA ".engine_base b"
+										   " WHERE b.engine OPERATOR(pg_catalog.=) %s"
+										   " AND b.model OPERATOR(pg_catalog.=) %s"
+										   " AND b.key OPERATOR(pg_catalog.=) CASE WHEN s.\"__ds_p\" THEN %s ELSE %s END)",
+										   quote_literal_cstr(run->engine), quote_literal_cstr(pair->model),
+										   diffsync_jsonb_object_sql(fields, pair->nids, "s"),
+										   diffsync_jsonb_object_sql(fields, pair->nids, "t"));
+		char	   *old_base = has_old ?
+			psprintf("(SELECT %s FROM (%s) o WHERE %s)",
+					 diffsync_jsonb_object_sql(fields, pair->nids + pair->nattrs, "o"),
+					 diffsync_adapter_select_from(w, TRIGGER_OLD, NULL, false), match.data) : NULL;
+
+		if (old_base && run->use_base)
+			run->opts.base_sql = psprintf("COALESCE(%s, %s)", old_base, engine_base);
+		else if (old_base)
+			run->opts.base_sql = old_base;
+		else if (run->use_base)
+			run->opts.base_sql = engine_base;
+		else
+			run->opts.base_sql = "NULL::pg_catalog.jsonb";
+	}
+	return pair;
+}
+
+/*
+ * Record the versions of the changed side's own rows (the statement the
+ * trigger fires for) and send their events.
+ */
+static void
+live_own_changes(SyncRun *run, DsPair *pair, bool has_new, bool has_old)
+{
+	bool		is_source = (run->live_side == 1);
+	DsAdapter  *w = is_source ? pair->src : pair->dst;
+	DsField   **wids = is_source ? pair->sids : pair->dids;
+	DsField   **fields = palloc(sizeof(DsField *) * (pair->nids + pair->nattrs));
+	char	   *rowobj;
+	char	   *keyobj;
+	char	   *sql;
+	Portal		portal;
+	List	   *entries = NIL;
+	List	   *events = NIL;
+	DsHistory	h;
+	SPIPlanPtr	plan = NULL;
+	int64		first = 0,
+				last = 0,
+				count = 0;
+	int64		nrows = 0;
+
+	if (!run->opts.history && !run->opts.notify)
+		return;
+	for (int i = 0; i < pair->nids; i++)
+		fields[i] = wids[i];
+	for (int i = 0; i < pair->nattrs; i++)
+		fields[pair->nids + i] = is_source ? pair->sattrs[i] : pair->dattrs[i];
+	rowobj = diffsync_jsonb_object_sql(fields, pair->nids + pair->nattrs, "m");
+	keyobj = diffsync_jsonb_object_sql(fields, pair->nids, "m");
+
+	/* before and after of every touched key; unchanged (no-op) rows drop out */
+	sql = psprintf("SELECT COALESCE(n.key, o.key), o.row, n.row FROM "
+				   "(SELECT %s AS key, %s AS row FROM (%s) m) n FULL JOIN "
+				   "(SELECT %s AS key, %s AS row FROM (%s) m) o ON n.key OPERATOR(pg_catalog.=) o.key "
+				   "WHERE n.row IS DISTINCT FROM o.row",
+				   keyobj, rowobj,
+				   has_new ? diffsync_adapter_select_from(w, TRIGGER_NEW, NULL, false) :
+				   diffsync_adapter_select_from(w, w->relname, "false", false),
+				   keyobj, rowobj,
+				   has_old ? diffsync_adapter_select_from(w, TRIGGER_OLD, NULL, false) :
+				   diffsync_adapter_select_from(w, w->relname, "false", false));
+	portal = SPI_cursor_open_with_args(NULL, sql, 0, NULL, NULL, NULL, false, 0);
+	for (;;)
+	{
+		SPITupleTable *batch;
+		uint64		n;
+
+		SPI_cursor_fetch(portal, true, run->opts.batch_size);
+		batch = SPI_tuptable;
+		n = SPI_processed;
+		if (n == 0)
+			break;
+		for (uint64 i = 0; i < n; i++)
+		{
+			bool		knull,
+						onull,
+						nnull;
+			Datum		k = SPI_getbinval(batch->vals[i], batch->tupdesc, 1, &knull);
+			Datum		o = SPI_getbinval(batch->vals[i], batch->tupdesc, 2, &onull);
+			Datum		nw = SPI_getbinval(batch->vals[i], batch->tupdesc, 3, &nnull);
+			const char *action = onull ? "create" : nnull ? "delete" : "update";
+			JsonbParseState *st = NULL;
+			JsonbValue	v;
+			Jsonb	   *patch = NULL;
+			Jsonb	   *key = DatumGetJsonbPCopy(k);
+
+			nrows++;
+			if (!onull && !nnull)
+			{
+				JsonbValue	ov,
+							nv;
+
+				diffsync_jsonb_root(DatumGetJsonbP(o), &ov);
+				diffsync_jsonb_root(DatumGetJsonbP(nw), &nv);
+				patch = diffsync_diff_values(&ov, &nv);
+			}
+			pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+			diffsync_push_cstring(&st, WJB_KEY, "key");
+			diffsync_jsonb_root(key, &v);
+			pushJsonbValue(&st, WJB_VALUE, &v);
+			diffsync_push_cstring(&st, WJB_KEY, "action");
+			diffsync_push_cstring(&st, WJB_VALUE, action);
+			diffsync_push_cstring(&st, WJB_KEY, "state");
+			if (!nnull)
+				diffsync_jsonb_root(DatumGetJsonbP(nw), &v);
+			else
+				v.type = jbvNull;
+			pushJsonbValue(&st, WJB_VALUE, &v);
+			diffsync_push_cstring(&st, WJB_KEY, "patch");
+			if (patch)
+				diffsync_jsonb_root(patch, &v);
+			else
+				v.type = jbvNull;
+			pushJsonbValue(&st, WJB_VALUE, &v);
+			entries = lappend(entries, JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_OBJECT, NULL)));
+			if (!run->opts.history && !run->opts.notify_per_statement)
+				diffsync_change_notify(&run->opts, run->engine, w->name, pair->model,
+									   key, action, 0, -1);
+		}
+		SPI_freetuptable(batch);
+		if (run->opts.history)
+		{
+			h.enabled = true;
+			h.sync_id = 0;
+			h.engine = run->engine;
+			h.message = NULL;
+			first = last = count = 0;
+			diffsync_history_insert(w, wids, pair->nids, entries, &h, &plan, &first, &last, &count);
+			if (run->opts.notify && !run->opts.notify_per_statement && count > 0)
+				events = lappend(events, list_make2(palloc(sizeof(int64)), palloc(sizeof(int64))));
+			if (run->opts.notify && !run->opts.notify_per_statement && count > 0)
+			{
+				List	   *range = llast(events);
+
+				*(int64 *) linitial(range) = first;
+				*(int64 *) lsecond(range) = last;
+			}
+		}
+		entries = NIL;
+	}
+	SPI_cursor_close(portal);
+
+	/* one event per version recorded, carrying its change id */
+	if (run->opts.history && run->opts.notify && !run->opts.notify_per_statement)
+	{
+		ListCell   *lc;
+		Oid			argtypes[3] = {TEXTOID, INT8OID, INT8OID};
+
+		foreach(lc, events)
+		{
+			List	   *range = lfirst(lc);
+			Datum		args[3];
+
+			args[0] = CStringGetTextDatum(w->name);
+			args[1] = Int64GetDatum(*(int64 *) linitial(range));
+			args[2] = Int64GetDatum(*(int64 *) lsecond(range));
+			if (SPI_execute_with_args("SELECT change_id, key, action FROM " DIFFSYNC_SCHEMA ".history "
+									  "WHERE adapter OPERATOR(pg_catalog.=) $1 AND change_id BETWEEN $2 AND $3 "
+									  "ORDER BY change_id", 3, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+				elog(ERROR, "could not read back recorded versions");
+			for (uint64 i = 0; i < SPI_processed; i++)
+			{
+				bool		isnull;
+				HeapTuple	tup = SPI_tuptable->vals[i];
+
+				diffsync_change_notify(&run->opts, run->engine, w->name, pair->model,
+									   DatumGetJsonbP(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull)),
+									   SPI_getvalue(tup, SPI_tuptable->tupdesc, 3),
+									   DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull)),
+									   -1);
+			}
+		}
+	}
+	if (run->opts.notify && run->opts.notify_per_statement && nrows > 0)
+		diffsync_change_notify(&run->opts, run->engine, w->name, pair->model,
+							   NULL, NULL, count > 0 ? last : 0, nrows);
+}
+
+PG_FUNCTION_INFO_V1(diffsync_live_reconcile);
+
+/*
+ * The trigger function of attach(): AFTER INSERT, UPDATE or DELETE FOR
+ * EACH STATEMENT, with transition tables; argument: the engine's name.
+ */
+Datum
+diffsync_live_reconcile(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	SyncRun		run;
+	DsPair	   *pair;
+	bool		has_new,
+				has_old;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event) ||
+		trigdata->tg_trigger->tgnargs < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("diffsync.live_reconcile must be attached with diffsync.attach")));
+
+	/* our own writes are never reconciled back */
+	if (diffsync_apply_depth > 0)
+		return PointerGetDatum(NULL);
+
+	has_new = trigdata->tg_newtable != NULL;
+	has_old = trigdata->tg_oldtable != NULL;
+
+	memset(&run, 0, sizeof(run));
+	run.resultcxt = CurrentMemoryContext;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_register_trigger_data(trigdata) != SPI_OK_TD_REGISTER)
+		elog(ERROR, "could not register the transition tables");
+
+	/* FOR SHARE: live changes of many transactions, never during a batch sync */
+	load_engine(&run, trigdata->tg_trigger->tgargs[0], "FOR SHARE", NULL);
+	run.use_base = (run.dir == DS_BIDIRECTIONAL);
+	run.skip_counts = true;
+	diffsync_sync_prepare(&run);
+	pair = live_setup(&run, RelationGetRelid(trigdata->tg_relation), has_new, has_old);
+	if (pair != NULL)
+	{
+		diffsync_sync_execute(&run);
+		live_own_changes(&run, pair, has_new, has_old);
+	}
+	SPI_finish();
+	return PointerGetDatum(NULL);
+}
+
+/* Relations an engine's changes come from: each side its direction reads from. */
+static List *
+watched_relations(SyncRun *run)
+{
+	List	   *rels = NIL;
+	ListCell   *lc;
+
+	foreach(lc, run->pairs)
+	{
+		DsPair	   *p = lfirst(lc);
+
+		if (run->dir != DS_TARGET_TO_SOURCE)
+			rels = lappend(rels, p->src);
+		if (run->dir != DS_SOURCE_TO_TARGET)
+			rels = lappend(rels, p->dst);
+	}
+	return rels;
+}
+
+PG_FUNCTION_INFO_V1(diffsync_attach);
+
+/*
+ * diffsync.attach(engine) -- install the live triggers of an engine on the
+ * relations its changes come from.
+ */
+Datum
+diffsync_attach(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	SyncRun		run;
+	ListCell   *lc;
+	static const char *const ops[3][3] = {
+		{"ins", "INSERT", "REFERENCING NEW TABLE AS " TRIGGER_NEW},
+		{"upd", "UPDATE", "REFERENCING OLD TABLE AS " TRIGGER_OLD " NEW TABLE AS " TRIGGER_NEW},
+		{"del", "DELETE", "REFERENCING OLD TABLE AS " TRIGGER_OLD},
+	};
+
+	memset(&run, 0, sizeof(run));
+	run.resultcxt = CurrentMemoryContext;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	load_engine(&run, name, "", NULL);
+	diffsync_sync_prepare(&run);
+
+	foreach(lc, watched_relations(&run))
+	{
+		DsAdapter  *a = lfirst(lc);
+
+		if (a->relkind != RELKIND_RELATION && a->relkind != RELKIND_PARTITIONED_TABLE)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("cannot attach engine \"%s\": %s of adapter \"%s\" is not a table",
+							name, a->relname, a->name),
+					 errdetail("Live reconciliation uses statement triggers with transition tables, which only tables have."),
+					 errhint("Run diffsync.sync_engine on a schedule for views and foreign tables.")));
+		if (OidIsValid(get_trigger_oid(a->relid, trigger_name(name, "ins"), true)))
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_OBJECT),
+					 errmsg("engine \"%s\" is already attached to %s", name, a->relname)));
+		for (int i = 0; i < 3; i++)
+		{
+			char	   *sql = psprintf("CREATE TRIGGER %s AFTER %s ON %s %s FOR EACH STATEMENT "
+									   "EXECUTE FUNCTION " DIFFSYNC_SCHEMA ".live_reconcile(%s)",
+									   quote_identifier(trigger_name(name, ops[i][0])), ops[i][1],
+									   a->relname, ops[i][2], quote_literal_cstr(name));
+
+			if (SPI_execute(sql, false, 0) != SPI_OK_UTILITY)
+				elog(ERROR, "could not create a trigger on %s", a->relname);
+		}
+	}
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(diffsync_detach);
+
+/*
+ * diffsync.detach(engine) -- remove the live triggers of an engine.
+ */
+Datum
+diffsync_detach(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	SyncRun		run;
+	ListCell   *lc;
+	int			dropped = 0;
+	static const char *const ops[3] = {"ins", "upd", "del"};
+
+	memset(&run, 0, sizeof(run));
+	run.resultcxt = CurrentMemoryContext;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	load_engine(&run, name, "", NULL);
+	run.pairs = diffsync_build_pairs(run.source, run.target, &run.opts);
+	foreach(lc, watched_relations(&run))
+	{
+		DsAdapter  *a = lfirst(lc);
+
+		for (int i = 0; i < 3; i++)
+		{
+			char	   *tg = trigger_name(name, ops[i]);
+
+			if (!OidIsValid(get_trigger_oid(a->relid, tg, true)))
+				continue;
+			if (SPI_execute(psprintf("DROP TRIGGER %s ON %s", quote_identifier(tg), a->relname),
+							false, 0) != SPI_OK_UTILITY)
+				elog(ERROR, "could not drop a trigger on %s", a->relname);
+			dropped++;
+		}
+	}
+	if (dropped == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("engine \"%s\" is not attached", name)));
+	SPI_finish();
+	PG_RETURN_VOID();
+}
