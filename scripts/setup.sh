@@ -16,6 +16,7 @@ PACKAGES=(
 	postgresql-15-pgtap
 	libtap-parser-sourcehandler-pgtap-perl
 	libipc-run-perl
+	libdbd-pg-perl
 	build-essential
 	make
 	gcc

@@ -328,10 +328,13 @@ GRANT SELECT ON @extschema@.engines TO PUBLIC;
  * Version history.
  *
  * One row per version of a key of an adapter.  Storage: every update
- * stores the RFC 6902 patch from the previous version; the full state is
- * stored for the first version of a key, for create, restore and commit
- * versions, and for every 16th version, so rebuilding any version replays at
- * most 15 patches.  A delete version stores neither.
+ * stores the RFC 6902 patch from the row as it was before the write; the
+ * full state is stored for the first version of a key, for create, restore
+ * and commit versions, for every 16th version (so rebuilding any version
+ * replays at most 15 patches), and whenever the row before the write is not
+ * the state of the previous version (a write diffsync did not see: the
+ * patch would not chain).  state_hash is the hash of every version's state,
+ * which is how that is detected.  A delete version stores neither.
  *
  * Commit order: each transaction that writes history gets one row in
  * commit_log, stamped with a commit sequence number by a deferred trigger
@@ -348,6 +351,7 @@ CREATE TABLE @extschema@.history (
                 CHECK (action IN ('create', 'update', 'delete', 'restore', 'commit')),
     state       pg_catalog.jsonb,
     patch       pg_catalog.jsonb,
+    state_hash  pg_catalog.int8,
     sync_id     pg_catalog.int8,
     engine      pg_catalog.text,
     xid         pg_catalog.xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
@@ -655,6 +659,15 @@ AS $$
 $$;
 COMMENT ON FUNCTION @extschema@.can_read_adapter(pg_catalog.text) IS
 'whether the current user may read the relation under an adapter (used by row-level security)';
+
+ALTER TABLE @extschema@.engine_base ENABLE ROW LEVEL SECURITY;
+CREATE POLICY engine_base_readable ON @extschema@.engine_base FOR SELECT
+    USING (EXISTS (SELECT 1 FROM @extschema@.engine e
+                    WHERE e.name OPERATOR(pg_catalog.=) engine_base.engine
+                      AND @extschema@.can_read_adapter(e.source)
+                      AND @extschema@.can_read_adapter(e.target)));
+GRANT SELECT ON @extschema@.engine_base TO PUBLIC;
+GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
 
 ALTER TABLE @extschema@.history ENABLE ROW LEVEL SECURITY;
 CREATE POLICY history_readable ON @extschema@.history FOR SELECT

@@ -36,12 +36,50 @@
 static const char *const write_op_names[] = {"insert", "update", "delete"};
 
 /*
- * How deep we are in diffsync's own writes.  diffsync's live triggers do
- * nothing while it is positive, so a write diffsync makes is never
- * reconciled back (no loops in bidirectional live sync), while user
- * triggers and foreign keys still fire as usual.
+ * The engines whose writes are being applied right now, innermost last.
+ * A live trigger of an engine on this list does nothing, so a write an
+ * engine makes is never reconciled back by that engine (no loops, also
+ * through chains of engines), while other engines' triggers, user
+ * triggers and foreign keys fire as usual.  Writes of a plain sync() carry
+ * no engine.  Backend-local; entries are popped on error too.
  */
-int			diffsync_apply_depth = 0;
+static const char *applying[64];
+static int	napplying = 0;
+
+/*
+ * diffsync_applying_push / diffsync_applying_pop
+ *		Bracket diffsync's own writes on behalf of engine (NULL: none).
+ */
+void
+diffsync_applying_push(const char *engine)
+{
+	if (napplying >= lengthof(applying))
+		ereport(ERROR,
+				(errcode(ERRCODE_STATEMENT_TOO_COMPLEX),
+				 errmsg("live reconciliation nested more than %d levels deep", (int) lengthof(applying)),
+				 errhint("Check the attached engines for a cycle.")));
+	applying[napplying++] = engine;
+}
+
+void
+diffsync_applying_pop(void)
+{
+	Assert(napplying > 0);
+	napplying--;
+}
+
+/*
+ * diffsync_is_applying
+ *		Is engine's write being applied (so its own trigger must not act)?
+ */
+bool
+diffsync_is_applying(const char *engine)
+{
+	for (int i = 0; i < napplying; i++)
+		if (applying[i] && strcmp(applying[i], engine) == 0)
+			return true;
+	return false;
+}
 
 /* "m"(field type, ...) column definitions of the model record set. */
 static char *
@@ -60,16 +98,24 @@ writer_coldefs(DsWriter *w, bool with_attrs)
 	return buf.data;
 }
 
-/* The value written to field f's column: its write expression, or itself. */
-static char *
-writer_value_sql(DsField *f)
+/*
+ * diffsync_writer_value_sql
+ *		The value written to field f's column (over alias m of model
+ *		fields): its write expression, or the field itself.
+ */
+char *
+diffsync_writer_value_sql(DsField *f)
 {
 	return f->write_sql ? f->write_sql : psprintf("m.%s", quote_identifier(f->name));
 }
 
-/* Condition matching relation row r with record w on the identifiers. */
-static char *
-writer_match_sql(DsWriter *w, const char *alias)
+/*
+ * diffsync_writer_match_sql
+ *		Condition matching relation row r with the model record alias on the
+ *		identifiers, and the adapter's filter.
+ */
+char *
+diffsync_writer_match_sql(DsWriter *w, const char *alias)
 {
 	StringInfoData buf;
 
@@ -150,9 +196,9 @@ writer_plan(DsWriter *w, DsWriteOp op)
 	appendStringInfoString(&inner, "SELECT ");
 	for (int i = 0; i < w->pair->nids; i++)
 		appendStringInfo(&inner, "%sm.%s, %s AS \"__w_id%d\"", i ? ", " : "",
-						 quote_identifier(w->ids[i]->name), writer_value_sql(w->ids[i]), i);
+						 quote_identifier(w->ids[i]->name), diffsync_writer_value_sql(w->ids[i]), i);
 	for (int i = 0; i < w->nattrs; i++)
-		appendStringInfo(&inner, ", %s AS \"__w_%d\"", writer_value_sql(w->attrs[i]), i);
+		appendStringInfo(&inner, ", %s AS \"__w_%d\"", diffsync_writer_value_sql(w->attrs[i]), i);
 	appendStringInfo(&inner, " FROM pg_catalog.jsonb_to_recordset($1) AS m(%s)",
 					 writer_coldefs(w, true));
 
@@ -178,11 +224,11 @@ writer_plan(DsWriter *w, DsWriteOp op)
 				appendStringInfo(&sql, "%s%s = w.\"__w_%d\"", i ? ", " : "",
 								 quote_identifier(w->attrs[i]->column), i);
 			appendStringInfo(&sql, " FROM (%s) w WHERE %s", inner.data,
-							 writer_match_sql(w, "w"));
+							 diffsync_writer_match_sql(w, "w"));
 			break;
 		case DS_WRITE_DELETE:
 			appendStringInfo(&sql, "DELETE FROM %s r USING pg_catalog.jsonb_to_recordset($1) AS m(%s) WHERE %s",
-							 w->a->relname, writer_coldefs(w, false), writer_match_sql(w, "m"));
+							 w->a->relname, writer_coldefs(w, false), diffsync_writer_match_sql(w, "m"));
 			break;
 	}
 	plan = SPI_prepare(sql.data, 1, argtypes);
@@ -251,7 +297,9 @@ diffsync_row_key(Jsonb *row, DsField **ids, int nids)
 /*
  * diffsync_history_insert
  *		Record versions of adapter a: entries are jsonb objects {"key",
- *		"action", "state", "patch"} (see writer_history).  The version number
+ *		"action", "state", "patch"[, "before"]} (see writer_history); "before"
+ *		is the row the write replaced, whose hash tells whether the patch
+ *		chains onto the previous version (else the full state is kept).  The version number
  *		continues each key's chain; the transaction is registered in
  *		commit_log so that it is numbered in commit order.  Adds the change
  *		ids recorded to *first, *last and *count.
@@ -276,22 +324,25 @@ diffsync_history_insert(DsAdapter *a, DsField **ids, int nids, List *entries,
 		*plan = SPI_prepare("WITH c AS (INSERT INTO " DIFFSYNC_SCHEMA ".commit_log (xid) "
 							"VALUES (pg_catalog.pg_current_xact_id()) ON CONFLICT DO NOTHING), "
 							"h AS (INSERT INTO " DIFFSYNC_SCHEMA ".history "
-							"(adapter, key, version, action, state, patch, sync_id, engine, message) "
-							"SELECT $1, v.key, v.version, v.action, "
+							"(adapter, key, version, action, state, patch, state_hash, sync_id, engine, message) "
+							"SELECT $1, v.key, COALESCE(p.version, 0) OPERATOR(pg_catalog.+) 1, v.action, "
 							"CASE WHEN v.action OPERATOR(pg_catalog.=) 'delete' THEN NULL "
 							"WHEN v.action OPERATOR(pg_catalog.<>) 'update' "
-							"OR v.version OPERATOR(pg_catalog.%) 16 OPERATOR(pg_catalog.=) 1 THEN v.state END, "
+							"OR (COALESCE(p.version, 0) OPERATOR(pg_catalog.+) 1) OPERATOR(pg_catalog.%) 16 OPERATOR(pg_catalog.=) 1 "
+							"OR p.state_hash IS DISTINCT FROM v.before_hash THEN v.state END, "
 							"CASE WHEN v.action OPERATOR(pg_catalog.=) 'update' THEN v.patch END, "
+							"CASE WHEN v.action OPERATOR(pg_catalog.<>) 'delete' "
+							"THEN pg_catalog.jsonb_hash_extended(v.state, 0) END, "
 							"$3, $4, $5 "
 							"FROM (SELECT e OPERATOR(pg_catalog.->) 'key' AS key, "
 							"e OPERATOR(pg_catalog.->>) 'action' AS action, "
 							"e OPERATOR(pg_catalog.->) 'state' AS state, "
 							"e OPERATOR(pg_catalog.->) 'patch' AS patch, "
-							"COALESCE((SELECT pg_catalog.max(x.version) FROM " DIFFSYNC_SCHEMA ".history x "
-							"WHERE x.adapter OPERATOR(pg_catalog.=) $1 "
-							"AND x.key OPERATOR(pg_catalog.=) (e OPERATOR(pg_catalog.->) 'key')), 0) "
-							"OPERATOR(pg_catalog.+) 1 AS version "
+							"pg_catalog.jsonb_hash_extended(e OPERATOR(pg_catalog.->) 'before', 0) AS before_hash "
 							"FROM pg_catalog.jsonb_array_elements($2) e) v "
+							"LEFT JOIN LATERAL (SELECT x.version, x.state_hash FROM " DIFFSYNC_SCHEMA ".history x "
+							"WHERE x.adapter OPERATOR(pg_catalog.=) $1 AND x.key OPERATOR(pg_catalog.=) v.key "
+							"ORDER BY x.version DESC LIMIT 1) p ON true "
 							"RETURNING change_id) "
 							"SELECT pg_catalog.min(change_id), pg_catalog.max(change_id), pg_catalog.count(*) FROM h",
 							5, argtypes);
@@ -373,6 +424,8 @@ writer_history(DsWriter *w, DsWriteOp op, List *rows)
 		diffsync_push_cstring(&st, WJB_VALUE, actions[op]);
 		history_member(&st, "state", op == DS_WRITE_DELETE ? NULL : pr->row);
 		history_member(&st, "patch", patch);
+		if (pr->old)
+			history_member(&st, "before", pr->old);
 		entries = lappend(entries, JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_OBJECT, NULL)));
 	}
 	diffsync_history_insert(w->a, w->ids, w->pair->nids, entries, w->history,
@@ -402,14 +455,14 @@ writer_execute(DsWriter *w, DsWriteOp op, List *rows)
 		pushJsonbValue(&st, WJB_ELEM, &v);
 	}
 	args[0] = JsonbPGetDatum(JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_ARRAY, NULL)));
-	diffsync_apply_depth++;
+	diffsync_applying_push(w->engine);
 	PG_TRY();
 	{
 		rc = SPI_execute_plan(writer_plan(w, op), args, NULL, false, 0);
 	}
 	PG_FINALLY();
 	{
-		diffsync_apply_depth--;
+		diffsync_applying_pop();
 	}
 	PG_END_TRY();
 	if (rc != expected)

@@ -225,7 +225,8 @@ typedef struct DsRunOptions
 	/* set by live triggers, not by users */
 	char	   *src_where;		/* extra condition on source rows (alias r) */
 	char	   *dst_where;		/* extra condition on target rows (alias r) */
-	char	   *base_sql;		/* expression of the base state, over s and t */
+	char	   *base_sql;		/* expression of the base state, over s, t, o */
+	char	   *base_join;		/* join clause bringing in alias o, or NULL */
 } DsRunOptions;
 
 /* One model level of a diff: a source adapter paired with a target adapter */
@@ -272,6 +273,7 @@ extern char *diffsync_model_where(DsPair *pair, DsRunOptions *opts, bool source)
 extern Jsonb *diffsync_row_changes(DsPair *pair, DsRunOptions *opts,
 								   Jsonb *src, Jsonb *dst);
 extern Jsonb *diffsync_fetch_row(DsPair *pair, bool source, Jsonb *key);
+extern Jsonb *diffsync_fetch_row_locked(DsPair *pair, bool source, Jsonb *key);
 extern DsPair *diffsync_pair_for_adapter(DsAdapter *a);
 extern Jsonb *diffsync_row_from_state(DsPair *pair, Jsonb *key, Jsonb *state);
 
@@ -315,6 +317,7 @@ typedef struct DsWriter
 	List	   *pending[3];		/* DsPendingRow waiting for a flush */
 	int64		written[3];		/* rows written so far */
 	DsHistory  *history;		/* NULL: record no versions */
+	const char *engine;			/* engine on whose behalf it writes, or NULL */
 	SPIPlanPtr	history_plan;
 	int64		first_change_id;	/* versions recorded: change id range */
 	int64		last_change_id;
@@ -338,10 +341,14 @@ extern void diffsync_history_insert(DsAdapter *a, DsField **ids, int nids,
 									SPIPlanPtr *plan, int64 *first,
 									int64 *last, int64 *count);
 extern Jsonb *diffsync_row_key(Jsonb *row, DsField **ids, int nids);
-extern int	diffsync_apply_depth;
+extern void diffsync_applying_push(const char *engine);
+extern void diffsync_applying_pop(void);
+extern bool diffsync_is_applying(const char *engine);
 extern void diffsync_writer_flush(DsWriter *w, DsWriteOp op);
 extern void diffsync_writer_check(DsWriter *w, DsWriteOp op);
 extern void diffsync_check_write_privilege(DsAdapter *a);
+extern char *diffsync_writer_value_sql(DsField *f);
+extern char *diffsync_writer_match_sql(DsWriter *w, const char *alias);
 
 /* Identity saved while diffsync acts as the extension owner */
 typedef struct DsUserSave
@@ -360,6 +367,9 @@ extern int	diffsync_owner_execute_plan(SPIPlanPtr plan, Datum *args,
 extern int	diffsync_owner_execute(const char *sql, int nargs, Oid *argtypes,
 								   Datum *args, const char *nulls,
 								   bool read_only, long count);
+
+/* in trigger.c */
+extern int	diffsync_drop_engine_triggers(const char *engine);
 
 /* in notify.c */
 extern char *diffsync_channel;

@@ -313,6 +313,8 @@ diffsync_drop_engine(PG_FUNCTION_ARGS)
 		diffsync_check_owner(DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)),
 							 psprintf("engine \"%s\"", name));
 	}
+	/* an attached engine is detached first: its triggers would outlive it */
+	(void) diffsync_drop_engine_triggers(name);
 	if (diffsync_owner_execute("DELETE FROM " DIFFSYNC_SCHEMA ".engine WHERE name OPERATOR(pg_catalog.=) $1",
 							   1, argtypes, args, NULL, false, 0) != SPI_OK_DELETE)
 		elog(ERROR, "could not delete from the engine catalog");
@@ -388,6 +390,7 @@ diffsync_sync_engine(PG_FUNCTION_ARGS)
 		base_populate(&run);
 	result = diffsync_sync_result(&run);
 	diffsync_sync_log(&run, result);
+	diffsync_sync_notify(&run);
 	{
 		Oid			t2[2] = {TEXTOID, INT8OID};
 		Datum		a2[2];
@@ -400,6 +403,18 @@ diffsync_sync_engine(PG_FUNCTION_ARGS)
 	}
 	SPI_finish();
 	PG_RETURN_JSONB_P(result);
+}
+
+/* Are two jsonb values equal? */
+static bool
+jsonb_equal(Jsonb *a, Jsonb *b)
+{
+	JsonbValue	av,
+				bv;
+
+	diffsync_jsonb_root(a, &av);
+	diffsync_jsonb_root(b, &bv);
+	return diffsync_values_equal(&av, &bv);
 }
 
 /* The base state of key in an engine's model, or NULL. */
@@ -618,6 +633,7 @@ diffsync_resolve_conflict(PG_FUNCTION_ARGS)
 		cur = diffsync_fetch_row(pair, to_source, key);
 		w = diffsync_writer_create(pair, to_source, &opts, NULL, NULL);
 		w->history = &hist;
+		w->engine = engine;
 		if (row_level)
 		{
 			if (!has_chosen)
@@ -631,7 +647,8 @@ diffsync_resolve_conflict(PG_FUNCTION_ARGS)
 
 				memset(&tmp, 0, sizeof(tmp));
 				final = diffsync_row_from_object(&tmp, pair, key, diffsync_value_to_jsonb(&chosen));
-				diffsync_writer_add(w, cur ? DS_WRITE_UPDATE : DS_WRITE_INSERT, final, cur, true);
+				if (!cur || !jsonb_equal(cur, final))
+					diffsync_writer_add(w, cur ? DS_WRITE_UPDATE : DS_WRITE_INSERT, final, cur, true);
 			}
 		}
 		else
@@ -644,7 +661,9 @@ diffsync_resolve_conflict(PG_FUNCTION_ARGS)
 						 errhint("Run the sync again: the deletion will be reconciled as a change of its own.")));
 			/* the current row with the attribute (or section) replaced */
 			final = replace_attribute(cur, &attrv, &opts, has_chosen ? &chosen : NULL);
-			diffsync_writer_add(w, DS_WRITE_UPDATE, final, cur, true);
+			/* the side that already holds the value is not written */
+			if (!jsonb_equal(cur, final))
+				diffsync_writer_add(w, DS_WRITE_UPDATE, final, cur, true);
 		}
 		for (int op = 0; op < 3; op++)
 			diffsync_writer_flush(w, op);

@@ -19,7 +19,8 @@
 
 /* One history entry object {"key", "action", "state", "patch"}. */
 static Jsonb *
-history_entry(Jsonb *key, const char *action, Jsonb *state, Jsonb *patch)
+history_entry(Jsonb *key, const char *action, Jsonb *state, Jsonb *patch,
+			  Jsonb *before)
 {
 	JsonbParseState *st = NULL;
 	JsonbValue	v;
@@ -42,13 +43,19 @@ history_entry(Jsonb *key, const char *action, Jsonb *state, Jsonb *patch)
 	else
 		v.type = jbvNull;
 	pushJsonbValue(&st, WJB_VALUE, &v);
+	if (before)
+	{
+		diffsync_push_cstring(&st, WJB_KEY, "before");
+		diffsync_jsonb_root(before, &v);
+		pushJsonbValue(&st, WJB_VALUE, &v);
+	}
 	return JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_OBJECT, NULL));
 }
 
 /* Record one version; returns its version number. */
 static int64
 record_version(DsPair *pair, Jsonb *key, const char *action, Jsonb *state,
-			   Jsonb *patch, const char *message)
+			   Jsonb *patch, Jsonb *before, const char *message)
 {
 	DsHistory	h;
 	SPIPlanPtr	plan = NULL;
@@ -64,7 +71,7 @@ record_version(DsPair *pair, Jsonb *key, const char *action, Jsonb *state,
 	h.engine = NULL;
 	h.message = message;
 	diffsync_history_insert(pair->src, pair->sids, pair->nids,
-							list_make1(history_entry(key, action, state, patch)),
+							list_make1(history_entry(key, action, state, patch, before)),
 							&h, &plan, &first, &last, &count);
 	args[0] = Int64GetDatum(last);
 	if (SPI_execute_with_args("SELECT version FROM " DIFFSYNC_SCHEMA ".history WHERE change_id OPERATOR(pg_catalog.=) $1",
@@ -111,14 +118,15 @@ diffsync_commit_version(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	row = diffsync_fetch_row(pair, true, key);
+	/* locked: a concurrent write of the row waits, so versions stay in order */
+	row = diffsync_fetch_row_locked(pair, true, key);
 	if (row == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
 				 errmsg("adapter \"%s\" has no row with identifiers %s", name,
 						JsonbToCString(NULL, &key->root, VARSIZE(key)))));
 	version = record_version(pair, diffsync_row_key(row, pair->sids, pair->nids),
-							 "commit", row, NULL, message);
+							 "commit", row, NULL, NULL, message);
 	SPI_finish();
 	PG_RETURN_INT64(version);
 }
@@ -176,7 +184,7 @@ diffsync_restore(PG_FUNCTION_ARGS)
 			state = DatumGetJsonbPCopy(d);
 	}
 
-	cur = diffsync_fetch_row(pair, true, key);
+	cur = diffsync_fetch_row_locked(pair, true, key);
 	w = diffsync_writer_create(pair, true, &opts, NULL, NULL);
 	if (state == NULL)
 	{
@@ -201,7 +209,7 @@ diffsync_restore(PG_FUNCTION_ARGS)
 	}
 	for (int op = 0; op < 3; op++)
 		diffsync_writer_flush(w, op);
-	(void) record_version(pair, key, state ? "restore" : "delete", state, patch,
+	(void) record_version(pair, key, state ? "restore" : "delete", state, patch, cur,
 						  psprintf("restore of version " INT64_FORMAT, version));
 	SPI_finish();
 	if (result == NULL)

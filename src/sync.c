@@ -959,6 +959,8 @@ diffsync_sync_execute(SyncRun *run)
 		run->wdst[run->cur] = diffsync_writer_create(pair, false, &run->opts, sync_write_failed, run);
 		run->wsrc[run->cur]->history = &run->history;
 		run->wdst[run->cur]->history = &run->history;
+		run->wsrc[run->cur]->engine = run->engine;
+		run->wdst[run->cur]->engine = run->engine;
 		run->defer_deletes = pair_has_children(run, run->cur);
 		if (!run->skip_counts)
 			src_rows_total += count_rows(pair, &run->opts);

@@ -17,6 +17,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
@@ -456,6 +457,8 @@ diff_from_sql(DsPair *pair, DsRunOptions *opts, StringInfo from, StringInfo dist
 		appendStringInfo(from, "%ss.%s OPERATOR(pg_catalog.=) t.%s", i ? " AND " : "",
 						 quote_identifier(pair->sids[i]->name),
 						 quote_identifier(pair->sids[i]->name));
+	if (opts->base_join)
+		appendStringInfo(from, " %s", opts->base_join);
 }
 
 /*
@@ -712,6 +715,8 @@ diffsync_row_changes(DsPair *pair, DsRunOptions *opts, Jsonb *src, Jsonb *dst)
 	return JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_OBJECT, NULL));
 }
 
+static Jsonb *fetch_row(DsPair *pair, bool source, Jsonb *key, bool lock);
+
 /*
  * diffsync_fetch_row
  *		The current model row (identifiers and the pair's attributes) of key
@@ -719,6 +724,24 @@ diffsync_row_changes(DsPair *pair, DsRunOptions *opts, Jsonb *src, Jsonb *dst)
  */
 Jsonb *
 diffsync_fetch_row(DsPair *pair, bool source, Jsonb *key)
+{
+	return fetch_row(pair, source, key, false);
+}
+
+/*
+ * diffsync_fetch_row_locked
+ *		diffsync_fetch_row, locking the row FOR UPDATE when the adapter is
+ *		over a table.
+ */
+Jsonb *
+diffsync_fetch_row_locked(DsPair *pair, bool source, Jsonb *key)
+{
+	return fetch_row(pair, source, key, true);
+}
+
+/* The row of key through one side, optionally locked. */
+static Jsonb *
+fetch_row(DsPair *pair, bool source, Jsonb *key, bool lock)
 {
 	DsAdapter  *a = source ? pair->src : pair->dst;
 	DsField   **ids = source ? pair->sids : pair->dids;
@@ -742,9 +765,11 @@ diffsync_fetch_row(DsPair *pair, bool source, Jsonb *key)
 	}
 	for (int i = 0; i < pair->nattrs; i++)
 		fields[pair->nids + i] = source ? pair->sattrs[i] : pair->dattrs[i];
-	sql = psprintf("SELECT %s FROM (%s) m, pg_catalog.jsonb_to_record($1) AS k(%s) WHERE %s",
+	sql = psprintf("SELECT %s FROM (%s) m, pg_catalog.jsonb_to_record($1) AS k(%s) WHERE %s%s",
 				   diffsync_jsonb_object_sql(fields, pair->nids + pair->nattrs, "m"),
-				   diffsync_adapter_select_sql(a, NULL), defs.data, match.data);
+				   diffsync_adapter_select_sql(a, NULL), defs.data, match.data,
+				   lock && (a->relkind == RELKIND_RELATION || a->relkind == RELKIND_PARTITIONED_TABLE) ?
+				   " FOR UPDATE OF m" : "");
 	args[0] = JsonbPGetDatum(key);
 	if (SPI_execute_with_args(sql, 1, argtypes, args, NULL, false, 2) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the current row of adapter \"%s\"", a->name);

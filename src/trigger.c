@@ -14,10 +14,11 @@
  * now counts as the newest), and the writes go through the adapters like a
  * sync's, with history and events.
  *
- * No loops: while diffsync applies its own writes (diffsync_apply_depth),
- * its triggers return at once, so a reconciled write is never reconciled
- * back.  This guard is backend-local and touches nothing else: user
- * triggers and foreign keys fire as usual (unlike session_replication_role).
+ * No loops: while an engine applies its own writes (apply.c keeps a
+ * backend-local list of them), that engine's triggers return at once, so a
+ * reconciled write is never reconciled back.  Other engines' triggers, user
+ * triggers and foreign keys fire as usual (unlike session_replication_role,
+ * which would silence them all).
  *
  * Concurrency: a live reconciliation holds the engine's catalog row FOR
  * SHARE, a batch sync_engine() FOR UPDATE, so they never interleave; live
@@ -122,7 +123,6 @@ live_setup(SyncRun *run, Oid relid, bool has_new, bool has_old)
 	DsField   **fields;
 	StringInfoData keys;
 	StringInfoData idlist;
-	StringInfoData match;
 
 	foreach(lc, run->pairs)
 	{
@@ -169,11 +169,6 @@ live_setup(SyncRun *run, Oid relid, bool has_new, bool has_old)
 		fields[i] = wids[i];
 	for (int i = 0; i < pair->nattrs; i++)
 		fields[pair->nids + i] = is_source ? pair->sattrs[i] : pair->dattrs[i];
-	initStringInfo(&match);
-	for (int i = 0; i < pair->nids; i++)
-		appendStringInfo(&match, "%so.%s OPERATOR(pg_catalog.=) COALESCE(s.%s, t.%s)", i ? " AND " : "",
-						 quote_identifier(pair->sids[i]->name), quote_identifier(pair->sids[i]->name),
-						 quote_identifier(pair->sids[i]->name));
 	{
 		char	   *engine_base = psprintf("(SELECT b.state FROM " DIFFSYNC_SCHEMA ".engine_base b"
 										   " WHERE b.engine OPERATOR(pg_catalog.=) %s"
@@ -182,11 +177,21 @@ live_setup(SyncRun *run, Oid relid, bool has_new, bool has_old)
 										   quote_literal_cstr(run->engine), quote_literal_cstr(pair->model),
 										   diffsync_jsonb_object_sql(fields, pair->nids, "s"),
 										   diffsync_jsonb_object_sql(fields, pair->nids, "t"));
-		char	   *old_base = has_old ?
-			psprintf("(SELECT %s FROM (%s) o WHERE %s)",
-					 diffsync_jsonb_object_sql(fields, pair->nids + pair->nattrs, "o"),
-					 diffsync_adapter_select_from(w, TRIGGER_OLD, NULL, false), match.data) : NULL;
+		char	   *old_base = NULL;
 
+		if (has_old)
+		{
+			/* a hash join on the key, not a lookup per row */
+			run->opts.base_join =
+				psprintf("LEFT JOIN (SELECT %s AS key, %s AS row FROM (%s) o) o "
+						 "ON o.key OPERATOR(pg_catalog.=) CASE WHEN s.\"__ds_p\" THEN %s ELSE %s END",
+						 diffsync_jsonb_object_sql(fields, pair->nids, "o"),
+						 diffsync_jsonb_object_sql(fields, pair->nids + pair->nattrs, "o"),
+						 diffsync_adapter_select_from(w, TRIGGER_OLD, NULL, false),
+						 diffsync_jsonb_object_sql(fields, pair->nids, "s"),
+						 diffsync_jsonb_object_sql(fields, pair->nids, "t"));
+			old_base = "o.row";
+		}
 		if (old_base && run->use_base)
 			run->opts.base_sql = psprintf("COALESCE(%s, %s)", old_base, engine_base);
 		else if (old_base)
@@ -296,6 +301,12 @@ live_own_changes(SyncRun *run, DsPair *pair, bool has_new, bool has_old)
 			else
 				v.type = jbvNull;
 			pushJsonbValue(&st, WJB_VALUE, &v);
+			if (!onull)
+			{
+				diffsync_push_cstring(&st, WJB_KEY, "before");
+				diffsync_jsonb_root(DatumGetJsonbP(o), &v);
+				pushJsonbValue(&st, WJB_VALUE, &v);
+			}
 			entries = lappend(entries, JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_OBJECT, NULL)));
 			if (!run->opts.history && !run->opts.notify_per_statement)
 				diffsync_change_notify(&run->opts, run->engine, w->name, pair->model,
@@ -360,6 +371,127 @@ live_own_changes(SyncRun *run, DsPair *pair, bool has_new, bool has_old)
 							   NULL, NULL, count > 0 ? last : 0, nrows);
 }
 
+/*
+ * The fast path of a live reconciliation: when the change being made now
+ * wins whatever the other side holds (last_update_wins, or the strategy
+ * that favours the changed side), there is no base to keep and no version
+ * to record, the statement's rows are applied to the other side straight
+ * from the transition tables, in three set-based statements, as a
+ * hand-written trigger would.  Returns false when the generic path must run.
+ */
+static bool
+live_fast_path(SyncRun *run, DsPair *pair, bool has_new, bool has_old)
+{
+	bool		from_source = (run->live_side == 1);
+	DsAdapter  *live = from_source ? pair->src : pair->dst;
+	DsWriter   *w;
+	DsField   **lids = from_source ? pair->sids : pair->dids;
+	StringInfoData inner,
+				cols,
+				vals,
+				sets,
+				cur,
+				newv,
+				keys;
+	char	   *n_rows;
+	char	   *o_rows;
+
+	if (run->use_base || run->opts.history || run->opts.path)
+		return false;
+	if (!(run->strategy == DS_LAST_UPDATE_WINS ||
+		  (run->strategy == DS_SOURCE_WINS && from_source) ||
+		  (run->strategy == DS_TARGET_WINS && !from_source)))
+		return false;
+
+	w = diffsync_writer_create(pair, !from_source, &run->opts, NULL, NULL);
+	diffsync_writer_check(w, DS_WRITE_INSERT);
+
+	n_rows = diffsync_adapter_select_from(live, TRIGGER_NEW, NULL, false);
+	o_rows = diffsync_adapter_select_from(live, TRIGGER_OLD, NULL, false);
+
+	/* the changed rows as model fields, write expressions of the other side applied */
+	initStringInfo(&inner);
+	initStringInfo(&cols);
+	initStringInfo(&vals);
+	initStringInfo(&sets);
+	initStringInfo(&cur);
+	initStringInfo(&newv);
+	initStringInfo(&keys);
+	appendStringInfoString(&inner, "SELECT ");
+	for (int i = 0; i < pair->nids; i++)
+	{
+		appendStringInfo(&inner, "%sm.%s, %s AS \"__w_id%d\"", i ? ", " : "",
+						 quote_identifier(w->ids[i]->name), diffsync_writer_value_sql(w->ids[i]), i);
+		appendStringInfo(&cols, "%s%s", i ? ", " : "", quote_identifier(w->ids[i]->column));
+		appendStringInfo(&vals, "%sw.\"__w_id%d\"", i ? ", " : "", i);
+		appendStringInfo(&keys, "%sn.%s OPERATOR(pg_catalog.=) m.%s", i ? " AND " : "",
+						 quote_identifier(lids[i]->name), quote_identifier(lids[i]->name));
+	}
+	for (int i = 0; i < w->nattrs; i++)
+	{
+		appendStringInfo(&inner, ", %s AS \"__w_%d\"", diffsync_writer_value_sql(w->attrs[i]), i);
+		appendStringInfo(&cols, ", %s", quote_identifier(w->attrs[i]->column));
+		appendStringInfo(&vals, ", w.\"__w_%d\"", i);
+		appendStringInfo(&sets, "%s%s = w.\"__w_%d\"", i ? ", " : "",
+						 quote_identifier(w->attrs[i]->column), i);
+		appendStringInfo(&cur, "%sr.%s", i ? ", " : "", quote_identifier(w->attrs[i]->column));
+		appendStringInfo(&newv, "%sw.\"__w_%d\"", i ? ", " : "", i);
+	}
+	appendStringInfo(&inner, " FROM (%s) m", n_rows);
+
+	diffsync_applying_push(run->engine);
+	PG_TRY();
+	{
+		if (has_old)
+		{
+			/* keys the statement removed (deleted, re-keyed, or filtered out) */
+			if (SPI_execute(psprintf("DELETE FROM %s r USING (%s) m WHERE %s AND NOT EXISTS "
+									 "(SELECT 1 FROM (%s) n WHERE %s)",
+									 w->a->relname, o_rows, diffsync_writer_match_sql(w, "m"),
+									 has_new ? n_rows : diffsync_adapter_select_from(live, TRIGGER_OLD, "false", false),
+									 keys.data),
+							false, 0) != SPI_OK_DELETE)
+				elog(ERROR, "live delete through adapter \"%s\" failed", w->a->name);
+		}
+		if (has_new && (w->a->relkind == RELKIND_RELATION ||
+						w->a->relkind == RELKIND_PARTITIONED_TABLE))
+		{
+			/* one join for both: update what differs, insert what is missing */
+			if (SPI_execute(psprintf("MERGE INTO %s r USING (%s) w ON %s "
+									 "%s WHEN NOT MATCHED THEN INSERT (%s) VALUES (%s)",
+									 w->a->relname, inner.data, diffsync_writer_match_sql(w, "w"),
+									 w->nattrs > 0 ?
+									 psprintf("WHEN MATCHED AND ROW(%s) IS DISTINCT FROM ROW(%s) THEN UPDATE SET %s",
+											  cur.data, newv.data, sets.data) : "",
+									 cols.data, vals.data),
+							false, 0) != SPI_OK_MERGE)
+				elog(ERROR, "live merge through adapter \"%s\" failed", w->a->name);
+		}
+		else if (has_new)
+		{
+			/* MERGE cannot write views or foreign tables: update, then insert */
+			if (w->nattrs > 0 &&
+				SPI_execute(psprintf("UPDATE %s r SET %s FROM (%s) w WHERE %s AND ROW(%s) IS DISTINCT FROM ROW(%s)",
+									 w->a->relname, sets.data, inner.data,
+									 diffsync_writer_match_sql(w, "w"), cur.data, newv.data),
+							false, 0) != SPI_OK_UPDATE)
+				elog(ERROR, "live update through adapter \"%s\" failed", w->a->name);
+			if (SPI_execute(psprintf("INSERT INTO %s (%s) SELECT %s FROM (%s) w WHERE NOT EXISTS "
+									 "(SELECT 1 FROM %s r WHERE %s)",
+									 w->a->relname, cols.data, vals.data, inner.data,
+									 w->a->relname, diffsync_writer_match_sql(w, "w")),
+							false, 0) != SPI_OK_INSERT)
+				elog(ERROR, "live insert through adapter \"%s\" failed", w->a->name);
+		}
+	}
+	PG_FINALLY();
+	{
+		diffsync_applying_pop();
+	}
+	PG_END_TRY();
+	return true;
+}
+
 PG_FUNCTION_INFO_V1(diffsync_live_reconcile);
 
 /*
@@ -381,8 +513,8 @@ diffsync_live_reconcile(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("diffsync.live_reconcile must be attached with diffsync.attach")));
 
-	/* our own writes are never reconciled back */
-	if (diffsync_apply_depth > 0)
+	/* an engine's own writes are never reconciled back by it */
+	if (diffsync_is_applying(trigdata->tg_trigger->tgargs[0]))
 		return PointerGetDatum(NULL);
 
 	has_new = trigdata->tg_newtable != NULL;
@@ -403,7 +535,8 @@ diffsync_live_reconcile(PG_FUNCTION_ARGS)
 	pair = live_setup(&run, RelationGetRelid(trigdata->tg_relation), has_new, has_old);
 	if (pair != NULL)
 	{
-		diffsync_sync_execute(&run);
+		if (!live_fast_path(&run, pair, has_new, has_old))
+			diffsync_sync_execute(&run);
 		live_own_changes(&run, pair, has_new, has_old);
 	}
 	SPI_finish();
@@ -484,6 +617,36 @@ diffsync_attach(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+/*
+ * diffsync_drop_engine_triggers
+ *		Drop the live triggers of engine wherever they are; returns how
+ *		many.  Inside SPI.
+ */
+int
+diffsync_drop_engine_triggers(const char *engine)
+{
+	Oid			argtypes[3] = {NAMEOID, NAMEOID, NAMEOID};
+	Datum		args[3];
+	List	   *drops = NIL;
+	ListCell   *lc;
+
+	args[0] = DirectFunctionCall1(namein, CStringGetDatum(trigger_name(engine, "ins")));
+	args[1] = DirectFunctionCall1(namein, CStringGetDatum(trigger_name(engine, "upd")));
+	args[2] = DirectFunctionCall1(namein, CStringGetDatum(trigger_name(engine, "del")));
+	if (SPI_execute_with_args("SELECT pg_catalog.format('DROP TRIGGER %I ON %s', t.tgname, t.tgrelid::pg_catalog.regclass) "
+							  "FROM pg_catalog.pg_trigger t "
+							  "WHERE t.tgname IN ($1, $2, $3) "
+							  "AND t.tgfoid OPERATOR(pg_catalog.=) '" DIFFSYNC_SCHEMA ".live_reconcile()'::pg_catalog.regprocedure",
+							  3, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not look up the triggers of engine \"%s\"", engine);
+	for (uint64 i = 0; i < SPI_processed; i++)
+		drops = lappend(drops, pstrdup(SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1)));
+	foreach(lc, drops)
+		if (SPI_execute(lfirst(lc), false, 0) != SPI_OK_UTILITY)
+			elog(ERROR, "could not drop a trigger of engine \"%s\"", engine);
+	return list_length(drops);
+}
+
 PG_FUNCTION_INFO_V1(diffsync_detach);
 
 /*
@@ -494,33 +657,13 @@ diffsync_detach(PG_FUNCTION_ARGS)
 {
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	SyncRun		run;
-	ListCell   *lc;
-	int			dropped = 0;
-	static const char *const ops[3] = {"ins", "upd", "del"};
 
 	memset(&run, 0, sizeof(run));
 	run.resultcxt = CurrentMemoryContext;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	load_engine(&run, name, "", NULL);
-	run.pairs = diffsync_build_pairs(run.source, run.target, &run.opts);
-	foreach(lc, watched_relations(&run))
-	{
-		DsAdapter  *a = lfirst(lc);
-
-		for (int i = 0; i < 3; i++)
-		{
-			char	   *tg = trigger_name(name, ops[i]);
-
-			if (!OidIsValid(get_trigger_oid(a->relid, tg, true)))
-				continue;
-			if (SPI_execute(psprintf("DROP TRIGGER %s ON %s", quote_identifier(tg), a->relname),
-							false, 0) != SPI_OK_UTILITY)
-				elog(ERROR, "could not drop a trigger on %s", a->relname);
-			dropped++;
-		}
-	}
-	if (dropped == 0)
+	load_engine(&run, name, "", NULL);	/* errors when there is no such engine */
+	if (diffsync_drop_engine_triggers(name) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("engine \"%s\" is not attached", name)));

@@ -1,0 +1,237 @@
+--
+-- live_triggers: attach / detach; every INSERT, UPDATE and DELETE on an
+-- attached side is reconciled into the other side in the same transaction,
+-- through the adapters (renamed columns), with history; no-op updates
+-- write nothing; bidirectional engines do not loop; rollbacks leave
+-- nothing behind; drift under target_wins; user triggers still fire (and
+-- their own writes are reconciled by their engines); attach/detach errors.
+-- (The "changed" events carry PIDs: they are not tested here.)
+--
+CREATE EXTENSION diffsync;
+SET client_min_messages = warning;
+
+CREATE FUNCTION pg_temp.err(sql text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    st text;
+    msg text;
+BEGIN
+    EXECUTE sql;
+    RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
+    RETURN st || ': ' || msg;
+END
+$$;
+
+-- versions recorded per adapter
+CREATE FUNCTION pg_temp.versions() RETURNS TABLE (adapter text, versions bigint)
+LANGUAGE sql AS $$
+    SELECT adapter, count(*) FROM diffsync.history GROUP BY adapter ORDER BY adapter
+$$;
+
+--
+-- a one-way engine: the source is watched, the target (renamed columns)
+-- follows; strategy target_wins
+--
+CREATE TABLE regress_src (id int PRIMARY KEY, name text, qty int, note text);
+CREATE TABLE regress_dst (code int PRIMARY KEY, title text, amount int);
+SELECT diffsync.create_adapter('src', 'regress_src', '{id}', '{name,qty}');
+SELECT diffsync.create_adapter('dst', 'regress_dst', '{id}', '{name,qty}',
+    columns => '{"id": "code", "name": "title", "qty": "amount"}');
+SELECT diffsync.create_engine('oneway', 'src', 'dst', 'source_to_target', 'target_wins');
+SELECT diffsync.attach('oneway');
+-- three triggers on the source, none on the target
+SELECT tgrelid::regclass AS relation, count(*) AS triggers
+  FROM pg_trigger WHERE tgrelid IN ('regress_src'::regclass, 'regress_dst'::regclass) AND NOT tgisinternal
+ GROUP BY 1 ORDER BY 1;
+
+-- the other side follows within the same transaction
+BEGIN;
+INSERT INTO regress_src VALUES (1, 'one', 1, 'n'), (2, 'two', 2, 'n'), (3, 'three', 3, 'n');
+SELECT * FROM regress_dst ORDER BY code;
+UPDATE regress_src SET qty = qty * 10 WHERE id >= 2;
+SELECT * FROM regress_dst ORDER BY code;
+DELETE FROM regress_src WHERE id = 3;
+SELECT * FROM regress_dst ORDER BY code;
+COMMIT;
+-- multi-row statements
+INSERT INTO regress_src SELECT i, 'n' || i, i, NULL FROM generate_series(10, 14) i;
+UPDATE regress_src SET name = upper(name) WHERE id >= 10;
+DELETE FROM regress_src WHERE id IN (13, 14);
+SELECT * FROM regress_dst ORDER BY code;
+-- a key change is a delete of the old key and a create of the new one
+UPDATE regress_src SET id = 20 WHERE id = 12;
+SELECT code FROM regress_dst ORDER BY code;
+SELECT * FROM pg_temp.versions() ORDER BY adapter;
+SELECT adapter, key, version, action, patch, engine, sync_id FROM diffsync.history
+ WHERE key IN ('{"id": 2}', '{"id": 3}') ORDER BY adapter, key, version;
+
+-- an UPDATE that changes nothing the model sees (a column no field reads,
+-- or SET x = x) writes nothing and records nothing
+SELECT xmin AS dst_xmin FROM regress_dst WHERE code = 1 \gset
+UPDATE regress_src SET note = 'not in the model' WHERE id = 1;
+UPDATE regress_src SET name = name, qty = qty;
+SELECT * FROM pg_temp.versions() ORDER BY adapter;
+SELECT xmin = :'dst_xmin' AS dst_untouched FROM regress_dst WHERE code = 1;
+
+-- the target is not watched: a change there stays there
+UPDATE regress_dst SET title = 'drift' WHERE code = 1;
+SELECT * FROM regress_src WHERE id = 1;
+-- ... and under target_wins the drifted attribute keeps its value when
+-- the source changes it; the source's other changes still propagate
+UPDATE regress_src SET name = 'ONE', qty = 100 WHERE id = 1;
+SELECT * FROM regress_dst WHERE code = 1;
+
+-- a rolled back transaction leaves both sides and the history as they were
+SELECT count(*) AS history_rows FROM diffsync.history \gset
+BEGIN;
+UPDATE regress_src SET qty = -1;
+INSERT INTO regress_src VALUES (99, 'ninety-nine', 99, NULL);
+DELETE FROM regress_src WHERE id = 2;
+SELECT count(*) AS dst_rows_inside, sum(amount) AS dst_amount_inside FROM regress_dst;
+ROLLBACK;
+SELECT * FROM regress_dst ORDER BY code;
+SELECT count(*) = :history_rows AS history_unchanged FROM diffsync.history;
+
+--
+-- a bidirectional engine between differently named columns, with a user
+-- trigger on the target that logs every row it sees
+--
+CREATE TABLE regress_a (id int PRIMARY KEY, name text, qty int, doc jsonb);
+CREATE TABLE regress_b (code int PRIMARY KEY, title text, amount int, body jsonb);
+SELECT diffsync.create_adapter('a', 'regress_a', '{id}');
+SELECT diffsync.create_adapter('b', 'regress_b', '{id}', '{name,qty,doc}',
+    columns => '{"id": "code", "name": "title", "qty": "amount", "doc": "body"}');
+SELECT diffsync.create_engine('bi', 'a', 'b');
+-- (by_diffsync: the write came from inside a trigger, i.e. diffsync's)
+CREATE TABLE regress_b_log (op text, code int, by_diffsync bool);
+CREATE FUNCTION regress_b_log() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO regress_b_log VALUES (TG_OP, COALESCE(NEW.code, OLD.code), pg_trigger_depth() > 1);
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER regress_b_log AFTER INSERT OR UPDATE OR DELETE ON regress_b
+FOR EACH ROW EXECUTE FUNCTION regress_b_log();
+SELECT diffsync.attach('bi');
+SELECT tgrelid::regclass AS relation, count(*) AS triggers
+  FROM pg_trigger WHERE tgrelid IN ('regress_a'::regclass, 'regress_b'::regclass) AND NOT tgisinternal
+ GROUP BY 1 ORDER BY 1;
+
+INSERT INTO regress_a VALUES (1, 'x', 1, '{"k": 1}'), (2, 'y', 2, '{}');
+SELECT * FROM regress_b ORDER BY code;
+-- a change made on the target is applied once to the source, not echoed
+-- back: one version on each side
+SELECT * FROM pg_temp.versions() ORDER BY adapter;
+UPDATE regress_b SET body = '{"k": 1, "extra": true}', amount = 11 WHERE code = 1;
+SELECT * FROM regress_a ORDER BY id;
+SELECT * FROM pg_temp.versions() ORDER BY adapter;
+SELECT adapter, version, action, patch FROM diffsync.history
+ WHERE adapter IN ('a', 'b') AND key = '{"id": 1}' ORDER BY adapter, version;
+-- the base follows
+SELECT key, state FROM diffsync.engine_base WHERE engine = 'bi' ORDER BY key;
+-- rows created and deleted on the target
+INSERT INTO regress_b VALUES (3, 'z', 3, '[1, 2]');
+DELETE FROM regress_b WHERE code = 2;
+SELECT * FROM regress_a ORDER BY id;
+-- a no-op update on either side writes nothing on the other
+UPDATE regress_a SET qty = qty;
+UPDATE regress_b SET body = body;
+SELECT * FROM pg_temp.versions() ORDER BY adapter;
+
+-- drift while detached: the other side's change and the change being made
+-- now differ; last_update_wins: the change being made now wins
+SELECT diffsync.detach('bi');
+UPDATE regress_b SET title = 'drifted' WHERE code = 3;
+SELECT diffsync.attach('bi');
+UPDATE regress_a SET name = 'now' WHERE id = 3;
+SELECT 'a' AS side, * FROM regress_a WHERE id = 3 UNION ALL SELECT 'b', * FROM regress_b WHERE code = 3;
+
+-- a rolled back transaction on the target side
+SELECT count(*) AS history_rows FROM diffsync.history \gset
+BEGIN;
+UPDATE regress_b SET amount = 0;
+DELETE FROM regress_b WHERE code = 1;
+SELECT count(*) AS a_rows_inside, sum(qty) AS a_qty_inside FROM regress_a;
+ROLLBACK;
+SELECT 'a' AS side, * FROM regress_a UNION ALL SELECT 'b', * FROM regress_b ORDER BY 1, 2;
+SELECT count(*) = :history_rows AS history_unchanged FROM diffsync.history;
+
+-- a user trigger's own writes are not diffsync's: when diffsync writes the
+-- target, the trigger's insert into a table of another engine is
+-- reconciled by that engine like any other write
+CREATE TABLE regress_audit (id int PRIMARY KEY, what text);
+CREATE TABLE regress_audit_copy (id int PRIMARY KEY, what text);
+CREATE SEQUENCE regress_audit_seq;
+SELECT diffsync.create_adapter('audit', 'regress_audit', '{id}');
+SELECT diffsync.create_adapter('audit_copy', 'regress_audit_copy', '{id}');
+SELECT diffsync.create_engine('audit', 'audit', 'audit_copy', 'source_to_target', 'source_wins');
+SELECT diffsync.attach('audit');
+CREATE FUNCTION regress_b_audit() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO regress_audit VALUES (nextval('regress_audit_seq'), TG_OP || ' ' || NEW.code);
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER regress_b_audit AFTER UPDATE ON regress_b
+FOR EACH ROW EXECUTE FUNCTION regress_b_audit();
+UPDATE regress_a SET qty = 7 WHERE id = 1;
+UPDATE regress_b SET amount = 8 WHERE code = 3;
+SELECT 'audit' AS side, * FROM regress_audit UNION ALL SELECT 'copy', * FROM regress_audit_copy ORDER BY 1, 2;
+DROP TRIGGER regress_b_audit ON regress_b;
+
+-- the user trigger on the target saw every write diffsync made to it, once
+-- each (and the user's own statements)
+SELECT by_diffsync, op, code, count(*) FROM regress_b_log GROUP BY 1, 2, 3 ORDER BY 1, 3, 2;
+
+--
+-- detach stops reconciliation
+--
+SELECT diffsync.detach('bi');
+SELECT count(*) AS diffsync_triggers
+  FROM pg_trigger WHERE tgrelid IN ('regress_a'::regclass, 'regress_b'::regclass) AND tgname LIKE 'diffsync%';
+UPDATE regress_a SET name = 'after detach' WHERE id = 1;
+SELECT title FROM regress_b WHERE code = 1;
+-- the next batch sync catches up
+SELECT (diffsync.sync_engine('bi'))->'summary'->'target' AS target;
+SELECT title FROM regress_b WHERE code = 1;
+
+--
+-- errors
+--
+SELECT pg_temp.err($$SELECT diffsync.attach('oneway')$$);
+SELECT pg_temp.err($$SELECT diffsync.detach('bi')$$);
+SELECT pg_temp.err($$SELECT diffsync.attach('nosuch')$$);
+SELECT pg_temp.err($$SELECT diffsync.detach('nosuch')$$);
+-- a view cannot carry the triggers: as a watched side it is refused; as
+-- an unwatched target it is fine
+CREATE TABLE regress_plain (id int PRIMARY KEY, name text, qty int);
+CREATE VIEW regress_plain_v AS SELECT id, name, qty FROM regress_plain;
+SELECT diffsync.create_adapter('plain_v', 'regress_plain_v', '{id}');
+SELECT diffsync.create_engine('from_view', 'plain_v', 'a', 'source_to_target', 'source_wins');
+SELECT diffsync.create_engine('both_view', 'a', 'plain_v', 'bidirectional', 'source_wins');
+SELECT diffsync.create_engine('to_view', 'a', 'plain_v', 'source_to_target', 'source_wins');
+SELECT pg_temp.err($$SELECT diffsync.attach('from_view')$$);
+SELECT pg_temp.err($$SELECT diffsync.attach('both_view')$$);
+-- (a failed attach leaves no trigger behind)
+SELECT count(*) AS diffsync_triggers_on_a
+  FROM pg_trigger WHERE tgrelid = 'regress_a'::regclass AND tgname LIKE 'diffsync%';
+SELECT pg_temp.err($$SELECT diffsync.attach('to_view')$$);
+SELECT diffsync.detach('to_view');
+
+-- dropping an attached engine must not leave the table unwritable: either
+-- drop_engine refuses (2BP01) or it takes its triggers with it
+SELECT diffsync.attach('to_view');
+SELECT split_part(pg_temp.err($$SELECT diffsync.drop_engine('to_view')$$), ':', 1) IN ('ok', '2BP01') AS dropped_or_refused;
+SELECT pg_temp.err($$INSERT INTO regress_a VALUES (50, 'still writable', 50, '{}')$$);
+SELECT pg_temp.err($$SELECT diffsync.detach('to_view')$$) IN ('ok', '42704: engine "to_view" is not attached', '42704: engine "to_view" does not exist') AS detached_or_gone;
+SELECT count(*) AS diffsync_triggers_on_a
+  FROM pg_trigger WHERE tgrelid = 'regress_a'::regclass AND tgname LIKE 'diffsync%';
+
+SELECT diffsync.detach('oneway');
+SELECT diffsync.detach('audit');
+DROP TABLE regress_src, regress_dst, regress_a, regress_b, regress_b_log, regress_audit, regress_audit_copy, regress_plain CASCADE;
+DROP FUNCTION regress_b_log(), regress_b_audit();
+DROP SEQUENCE regress_audit_seq;
+DROP EXTENSION diffsync;
