@@ -360,7 +360,6 @@ CREATE TABLE @extschema@.history (
     UNIQUE (adapter, key, version)
 );
 CREATE INDEX ON @extschema@.history (xid);
-CREATE INDEX ON @extschema@.history (recorded_at);
 COMMENT ON TABLE @extschema@.history IS
 'versions of every key diffsync wrote or committed: patch from the previous version, full state at snapshots';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.history', '');

@@ -381,6 +381,74 @@ diffsync_history_insert(DsAdapter *a, DsField **ids, int nids, List *entries,
 	}
 }
 
+/*
+ * diffsync_history_record_sql
+ *		Record versions of adapter set-based, as the extension owner, from
+ *		changes_sql: a query of (key, before, after, action) over data the
+ *		owner may read (transition tables, parameter $3 = arg3).  Returns the
+ *		(change_id, key, action) rows recorded, in change id order, left in
+ *		SPI_tuptable when want_rows; otherwise adds the change id range to
+ *		*first, *last and *count.
+ */
+void
+diffsync_history_record_sql(const char *adapter, const char *engine,
+							const char *changes_sql, Jsonb *arg3, bool want_rows,
+							int64 *first, int64 *last, int64 *count)
+{
+	Oid			argtypes[3] = {TEXTOID, TEXTOID, JSONBOID};
+	Datum		args[3];
+	char		nulls[3] = {' ', ' ', ' '};
+	char	   *sql;
+	int			rc;
+
+	sql = psprintf("WITH c AS (INSERT INTO " DIFFSYNC_SCHEMA ".commit_log (xid) "
+				   "VALUES (pg_catalog.pg_current_xact_id()) ON CONFLICT DO NOTHING), "
+				   "x AS (%s), "
+				   "h AS (INSERT INTO " DIFFSYNC_SCHEMA ".history "
+				   "(adapter, key, version, action, state, patch, state_hash, engine) "
+				   "SELECT $1, x.key, COALESCE(p.version, 0) OPERATOR(pg_catalog.+) 1, x.action, "
+				   "CASE WHEN x.action OPERATOR(pg_catalog.=) 'delete' THEN NULL "
+				   "WHEN x.action OPERATOR(pg_catalog.<>) 'update' "
+				   "OR (COALESCE(p.version, 0) OPERATOR(pg_catalog.+) 1) OPERATOR(pg_catalog.%%) 16 OPERATOR(pg_catalog.=) 1 "
+				   "OR p.state_hash IS DISTINCT FROM pg_catalog.jsonb_hash_extended(x.before, 0) THEN x.after END, "
+				   "CASE WHEN x.action OPERATOR(pg_catalog.=) 'update' "
+				   "THEN " DIFFSYNC_SCHEMA ".jsonb_diff(x.before, x.after) END, "
+				   "CASE WHEN x.action OPERATOR(pg_catalog.<>) 'delete' "
+				   "THEN pg_catalog.jsonb_hash_extended(x.after, 0) END, $2 "
+				   "FROM x LEFT JOIN LATERAL (SELECT y.version, y.state_hash FROM " DIFFSYNC_SCHEMA ".history y "
+				   "WHERE y.adapter OPERATOR(pg_catalog.=) $1 AND y.key OPERATOR(pg_catalog.=) x.key "
+				   "ORDER BY y.version DESC LIMIT 1) p ON true "
+				   "RETURNING change_id, key, action) %s",
+				   changes_sql,
+				   want_rows ? "SELECT change_id, key, action FROM h ORDER BY change_id" :
+				   "SELECT pg_catalog.min(change_id), pg_catalog.max(change_id), pg_catalog.count(*) FROM h");
+	args[0] = CStringGetTextDatum(adapter);
+	args[1] = engine ? CStringGetTextDatum(engine) : (Datum) 0;
+	nulls[1] = engine ? ' ' : 'n';
+	args[2] = arg3 ? JsonbPGetDatum(arg3) : (Datum) 0;
+	nulls[2] = arg3 ? ' ' : 'n';
+	rc = diffsync_owner_execute(sql, 3, argtypes, args, nulls, false, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not record history of adapter \"%s\": %s", adapter, SPI_result_code_string(rc));
+	if (!want_rows && SPI_processed == 1)
+	{
+		bool		isnull;
+		int64		n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+
+		if (n > 0)
+		{
+			int64		lo = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+			int64		hi = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+
+			if (*count == 0 || lo < *first)
+				*first = lo;
+			if (hi > *last)
+				*last = hi;
+			*count += n;
+		}
+	}
+}
+
 /* Push "name": value, or null. */
 static void
 history_member(JsonbParseState **st, const char *name, Jsonb *value)

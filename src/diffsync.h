@@ -341,6 +341,10 @@ extern void diffsync_history_insert(DsAdapter *a, DsField **ids, int nids,
 									SPIPlanPtr *plan, int64 *first,
 									int64 *last, int64 *count);
 extern Jsonb *diffsync_row_key(Jsonb *row, DsField **ids, int nids);
+extern void diffsync_history_record_sql(const char *adapter, const char *engine,
+										const char *changes_sql, Jsonb *arg3,
+										bool want_rows, int64 *first,
+										int64 *last, int64 *count);
 extern void diffsync_applying_push(const char *engine);
 extern void diffsync_applying_pop(void);
 extern bool diffsync_is_applying(const char *engine);

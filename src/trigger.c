@@ -204,155 +204,91 @@ live_setup(SyncRun *run, Oid relid, bool has_new, bool has_old)
 	return pair;
 }
 
+/* The pair's fields of one side: identifiers, then attributes. */
+static DsField **
+side_fields(DsPair *pair, bool source)
+{
+	DsField   **fields = palloc(sizeof(DsField *) * (pair->nids + pair->nattrs));
+
+	for (int i = 0; i < pair->nids; i++)
+		fields[i] = source ? pair->sids[i] : pair->dids[i];
+	for (int i = 0; i < pair->nattrs; i++)
+		fields[pair->nids + i] = source ? pair->sattrs[i] : pair->dattrs[i];
+	return fields;
+}
+
+/*
+ * The changed side's rows in a transition table as model identifier
+ * columns (typed, named after the fields, so joins on them hash plain
+ * values) plus (key, row) model objects; an empty relation when the
+ * statement has no such table.
+ */
+static char *
+transition_rows(DsPair *pair, bool source, const char *table, bool present)
+{
+	DsAdapter  *a = source ? pair->src : pair->dst;
+	DsField   **fields = side_fields(pair, source);
+	StringInfoData ids;
+
+	initStringInfo(&ids);
+	for (int i = 0; i < pair->nids; i++)
+		appendStringInfo(&ids, "m.%s, ", quote_identifier(fields[i]->name));
+	return psprintf("SELECT %s%s AS key, %s AS row FROM (%s) m",
+					ids.data,
+					diffsync_jsonb_object_sql(fields, pair->nids, "m"),
+					diffsync_jsonb_object_sql(fields, pair->nids + pair->nattrs, "m"),
+					diffsync_adapter_select_from(a, present ? table : NULL, present ? NULL : "false", false));
+}
+
+/* "a.id1 = b.id1 AND ..." over the pair's identifier fields */
+static char *
+ids_join(DsPair *pair, const char *a, const char *b)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int i = 0; i < pair->nids; i++)
+		appendStringInfo(&buf, "%s%s.%s OPERATOR(pg_catalog.=) %s.%s", i ? " AND " : "",
+						 a, quote_identifier(pair->sids[i]->name),
+						 b, quote_identifier(pair->sids[i]->name));
+	return buf.data;
+}
+
 /*
  * Record the versions of the changed side's own rows (the statement the
- * trigger fires for) and send their events.
+ * trigger fires for), set-based from the transition tables, and send their
+ * events.  Rows whose model row did not change (no-op writes) drop out.
  */
 static void
 live_own_changes(SyncRun *run, DsPair *pair, bool has_new, bool has_old)
 {
 	bool		is_source = (run->live_side == 1);
 	DsAdapter  *w = is_source ? pair->src : pair->dst;
-	DsField   **wids = is_source ? pair->sids : pair->dids;
-	DsField   **fields = palloc(sizeof(DsField *) * (pair->nids + pair->nattrs));
-	char	   *rowobj;
-	char	   *keyobj;
-	char	   *sql;
-	Portal		portal;
-	List	   *entries = NIL;
-	List	   *events = NIL;
-	DsHistory	h;
-	SPIPlanPtr	plan = NULL;
+	char	   *changes;
 	int64		first = 0,
 				last = 0,
 				count = 0;
-	int64		nrows = 0;
 
 	if (!run->opts.history && !run->opts.notify)
 		return;
-	for (int i = 0; i < pair->nids; i++)
-		fields[i] = wids[i];
-	for (int i = 0; i < pair->nattrs; i++)
-		fields[pair->nids + i] = is_source ? pair->sattrs[i] : pair->dattrs[i];
-	rowobj = diffsync_jsonb_object_sql(fields, pair->nids + pair->nattrs, "m");
-	keyobj = diffsync_jsonb_object_sql(fields, pair->nids, "m");
+	changes = psprintf("SELECT COALESCE(n.key, o.key) AS key, o.row AS before, n.row AS after, "
+					   "CASE WHEN o.row IS NULL THEN 'create' WHEN n.row IS NULL THEN 'delete' "
+					   "ELSE 'update' END AS action "
+					   "FROM (%s) n FULL JOIN (%s) o ON %s "
+					   "WHERE n.row IS DISTINCT FROM o.row",
+					   transition_rows(pair, is_source, TRIGGER_NEW, has_new),
+					   transition_rows(pair, is_source, TRIGGER_OLD, has_old),
+					   ids_join(pair, "n", "o"));
 
-	/* before and after of every touched key; unchanged (no-op) rows drop out */
-	sql = psprintf("SELECT COALESCE(n.key, o.key), o.row, n.row FROM "
-				   "(SELECT %s AS key, %s AS row FROM (%s) m) n FULL JOIN "
-				   "(SELECT %s AS key, %s AS row FROM (%s) m) o ON n.key OPERATOR(pg_catalog.=) o.key "
-				   "WHERE n.row IS DISTINCT FROM o.row",
-				   keyobj, rowobj,
-				   has_new ? diffsync_adapter_select_from(w, TRIGGER_NEW, NULL, false) :
-				   diffsync_adapter_select_from(w, w->relname, "false", false),
-				   keyobj, rowobj,
-				   has_old ? diffsync_adapter_select_from(w, TRIGGER_OLD, NULL, false) :
-				   diffsync_adapter_select_from(w, w->relname, "false", false));
-	portal = SPI_cursor_open_with_args(NULL, sql, 0, NULL, NULL, NULL, false, 0);
-	for (;;)
+	if (run->opts.history)
 	{
-		SPITupleTable *batch;
-		uint64		n;
+		bool		per_row = run->opts.notify && !run->opts.notify_per_statement;
 
-		SPI_cursor_fetch(portal, true, run->opts.batch_size);
-		batch = SPI_tuptable;
-		n = SPI_processed;
-		if (n == 0)
-			break;
-		for (uint64 i = 0; i < n; i++)
+		diffsync_history_record_sql(w->name, run->engine, changes, NULL, per_row,
+									&first, &last, &count);
+		if (per_row)
 		{
-			bool		knull,
-						onull,
-						nnull;
-			Datum		k = SPI_getbinval(batch->vals[i], batch->tupdesc, 1, &knull);
-			Datum		o = SPI_getbinval(batch->vals[i], batch->tupdesc, 2, &onull);
-			Datum		nw = SPI_getbinval(batch->vals[i], batch->tupdesc, 3, &nnull);
-			const char *action = onull ? "create" : nnull ? "delete" : "update";
-			JsonbParseState *st = NULL;
-			JsonbValue	v;
-			Jsonb	   *patch = NULL;
-			Jsonb	   *key = DatumGetJsonbPCopy(k);
-
-			nrows++;
-			if (!onull && !nnull)
-			{
-				JsonbValue	ov,
-							nv;
-
-				diffsync_jsonb_root(DatumGetJsonbP(o), &ov);
-				diffsync_jsonb_root(DatumGetJsonbP(nw), &nv);
-				patch = diffsync_diff_values(&ov, &nv);
-			}
-			pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
-			diffsync_push_cstring(&st, WJB_KEY, "key");
-			diffsync_jsonb_root(key, &v);
-			pushJsonbValue(&st, WJB_VALUE, &v);
-			diffsync_push_cstring(&st, WJB_KEY, "action");
-			diffsync_push_cstring(&st, WJB_VALUE, action);
-			diffsync_push_cstring(&st, WJB_KEY, "state");
-			if (!nnull)
-				diffsync_jsonb_root(DatumGetJsonbP(nw), &v);
-			else
-				v.type = jbvNull;
-			pushJsonbValue(&st, WJB_VALUE, &v);
-			diffsync_push_cstring(&st, WJB_KEY, "patch");
-			if (patch)
-				diffsync_jsonb_root(patch, &v);
-			else
-				v.type = jbvNull;
-			pushJsonbValue(&st, WJB_VALUE, &v);
-			if (!onull)
-			{
-				diffsync_push_cstring(&st, WJB_KEY, "before");
-				diffsync_jsonb_root(DatumGetJsonbP(o), &v);
-				pushJsonbValue(&st, WJB_VALUE, &v);
-			}
-			entries = lappend(entries, JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_OBJECT, NULL)));
-			if (!run->opts.history && !run->opts.notify_per_statement)
-				diffsync_change_notify(&run->opts, run->engine, w->name, pair->model,
-									   key, action, 0, -1);
-		}
-		SPI_freetuptable(batch);
-		if (run->opts.history)
-		{
-			h.enabled = true;
-			h.sync_id = 0;
-			h.engine = run->engine;
-			h.message = NULL;
-			first = last = count = 0;
-			diffsync_history_insert(w, wids, pair->nids, entries, &h, &plan, &first, &last, &count);
-			if (run->opts.notify && !run->opts.notify_per_statement && count > 0)
-				events = lappend(events, list_make2(palloc(sizeof(int64)), palloc(sizeof(int64))));
-			if (run->opts.notify && !run->opts.notify_per_statement && count > 0)
-			{
-				List	   *range = llast(events);
-
-				*(int64 *) linitial(range) = first;
-				*(int64 *) lsecond(range) = last;
-			}
-		}
-		entries = NIL;
-	}
-	SPI_cursor_close(portal);
-
-	/* one event per version recorded, carrying its change id */
-	if (run->opts.history && run->opts.notify && !run->opts.notify_per_statement)
-	{
-		ListCell   *lc;
-		Oid			argtypes[3] = {TEXTOID, INT8OID, INT8OID};
-
-		foreach(lc, events)
-		{
-			List	   *range = lfirst(lc);
-			Datum		args[3];
-
-			args[0] = CStringGetTextDatum(w->name);
-			args[1] = Int64GetDatum(*(int64 *) linitial(range));
-			args[2] = Int64GetDatum(*(int64 *) lsecond(range));
-			if (SPI_execute_with_args("SELECT change_id, key, action FROM " DIFFSYNC_SCHEMA ".history "
-									  "WHERE adapter OPERATOR(pg_catalog.=) $1 AND change_id BETWEEN $2 AND $3 "
-									  "ORDER BY change_id", 3, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
-				elog(ERROR, "could not read back recorded versions");
+			/* one event per version, carrying its change id */
 			for (uint64 i = 0; i < SPI_processed; i++)
 			{
 				bool		isnull;
@@ -363,21 +299,59 @@ live_own_changes(SyncRun *run, DsPair *pair, bool has_new, bool has_old)
 									   SPI_getvalue(tup, SPI_tuptable->tupdesc, 3),
 									   DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull)),
 									   -1);
+				count++;
+				last = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull));
 			}
+			return;
 		}
 	}
-	if (run->opts.notify && run->opts.notify_per_statement && nrows > 0)
+	else
+	{
+		/* no history: the events come straight from the changes */
+		if (SPI_execute(psprintf("SELECT key, action FROM (%s) x", changes), false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read the statement's changes");
+		count = SPI_processed;
+		if (!run->opts.notify_per_statement)
+		{
+			for (uint64 i = 0; i < SPI_processed; i++)
+			{
+				bool		isnull;
+				HeapTuple	tup = SPI_tuptable->vals[i];
+
+				diffsync_change_notify(&run->opts, run->engine, w->name, pair->model,
+									   DatumGetJsonbP(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull)),
+									   SPI_getvalue(tup, SPI_tuptable->tupdesc, 2), 0, -1);
+			}
+			return;
+		}
+	}
+	if (run->opts.notify && count > 0)
 		diffsync_change_notify(&run->opts, run->engine, w->name, pair->model,
-							   NULL, NULL, count > 0 ? last : 0, nrows);
+							   NULL, NULL, last, count);
+}
+
+/* Does side a write and read every pair field as its plain column? */
+static bool
+plain_mapping(DsField **fields, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (fields[i]->write_sql != NULL || fields[i]->column == NULL ||
+			strncmp(fields[i]->read_sql, "r.", 2) != 0)
+			return false;
+	return true;
 }
 
 /*
  * The fast path of a live reconciliation: when the change being made now
  * wins whatever the other side holds (last_update_wins, or the strategy
- * that favours the changed side), there is no base to keep and no version
- * to record, the statement's rows are applied to the other side straight
- * from the transition tables, in three set-based statements, as a
- * hand-written trigger would.  Returns false when the generic path must run.
+ * that favours the changed side) and there is no base to keep, the
+ * statement's rows are applied to the other side straight from the
+ * transition tables, set-based, as a hand-written trigger would: a DELETE of
+ * the keys the statement removed, then a MERGE (or UPDATE and INSERT for
+ * relations MERGE cannot write).  With history, the other side's versions
+ * are recorded set-based too, from the keys the writes returned; that needs
+ * plain column mappings, so that the row written is the row read back.
+ * Returns false when the generic path must run.
  */
 static bool
 live_fast_path(SyncRun *run, DsPair *pair, bool has_new, bool has_old)
@@ -386,28 +360,54 @@ live_fast_path(SyncRun *run, DsPair *pair, bool has_new, bool has_old)
 	DsAdapter  *live = from_source ? pair->src : pair->dst;
 	DsWriter   *w;
 	DsField   **lids = from_source ? pair->sids : pair->dids;
+	DsField   **wfields = side_fields(pair, !from_source);
 	StringInfoData inner,
 				cols,
 				vals,
 				sets,
 				cur,
 				newv,
-				keys;
+				keys,
+				keydefs;
 	char	   *n_rows;
 	char	   *o_rows;
+	char	   *wkey;
+	bool		table;
+	bool		history = run->opts.history;
+	Jsonb	   *written = NULL;
 
-	if (run->use_base || run->opts.history || run->opts.path)
+	if (run->use_base || run->opts.path)
 		return false;
 	if (!(run->strategy == DS_LAST_UPDATE_WINS ||
 		  (run->strategy == DS_SOURCE_WINS && from_source) ||
 		  (run->strategy == DS_TARGET_WINS && !from_source)))
 		return false;
+	if (history && !plain_mapping(wfields, pair->nids + pair->nattrs))
+		return false;
 
 	w = diffsync_writer_create(pair, !from_source, &run->opts, NULL, NULL);
 	diffsync_writer_check(w, DS_WRITE_INSERT);
+	table = (w->a->relkind == RELKIND_RELATION || w->a->relkind == RELKIND_PARTITIONED_TABLE);
 
 	n_rows = diffsync_adapter_select_from(live, TRIGGER_NEW, NULL, false);
 	o_rows = diffsync_adapter_select_from(live, TRIGGER_OLD, NULL, false);
+	/* the written row's key as a model object, read the adapter's way */
+	{
+		StringInfoData k;
+
+		initStringInfo(&k);
+		initStringInfo(&keydefs);
+		appendStringInfoString(&k, "pg_catalog.jsonb_build_object(");
+		for (int i = 0; i < pair->nids; i++)
+		{
+			appendStringInfo(&k, "%s%s, %s", i ? ", " : "", quote_literal_cstr(wfields[i]->name),
+							 wfields[i]->read_sql);
+			appendStringInfo(&keydefs, "%s%s %s", i ? ", " : "", quote_identifier(wfields[i]->name),
+							 format_type_with_typemod(wfields[i]->type, wfields[i]->typmod));
+		}
+		appendStringInfoChar(&k, ')');
+		wkey = k.data;
+	}
 
 	/* the changed rows as model fields, write expressions of the other side applied */
 	initStringInfo(&inner);
@@ -442,46 +442,68 @@ live_fast_path(SyncRun *run, DsPair *pair, bool has_new, bool has_old)
 	diffsync_applying_push(run->engine);
 	PG_TRY();
 	{
-		if (has_old)
+		char	   *del = has_old ?
+			psprintf("DELETE FROM %s r USING (%s) m WHERE %s AND NOT EXISTS "
+					 "(SELECT 1 FROM (%s) n WHERE %s)%s",
+					 w->a->relname, o_rows, diffsync_writer_match_sql(w, "m"),
+					 has_new ? n_rows : diffsync_adapter_select_from(live, TRIGGER_OLD, "false", false),
+					 keys.data, history ? psprintf(" RETURNING %s AS key", wkey) : "") : NULL;
+		char	   *upd = (has_new && w->nattrs > 0) ?
+			psprintf("UPDATE %s r SET %s FROM (%s) w WHERE %s AND ROW(%s) IS DISTINCT FROM ROW(%s)%s",
+					 w->a->relname, sets.data, inner.data,
+					 diffsync_writer_match_sql(w, "w"), cur.data, newv.data,
+					 history ? psprintf(" RETURNING %s AS key", wkey) : "") : NULL;
+		char	   *ins = has_new ?
+			psprintf("INSERT INTO %s AS r (%s) SELECT %s FROM (%s) w WHERE NOT EXISTS "
+					 "(SELECT 1 FROM %s r WHERE %s)%s",
+					 w->a->relname, cols.data, vals.data, inner.data,
+					 w->a->relname, diffsync_writer_match_sql(w, "w"),
+					 history ? psprintf(" RETURNING %s AS key", wkey) : "") : NULL;
+
+		if (history)
 		{
-			/* keys the statement removed (deleted, re-keyed, or filtered out) */
-			if (SPI_execute(psprintf("DELETE FROM %s r USING (%s) m WHERE %s AND NOT EXISTS "
-									 "(SELECT 1 FROM (%s) n WHERE %s)",
-									 w->a->relname, o_rows, diffsync_writer_match_sql(w, "m"),
-									 has_new ? n_rows : diffsync_adapter_select_from(live, TRIGGER_OLD, "false", false),
-									 keys.data),
-							false, 0) != SPI_OK_DELETE)
+			/* one statement; the written keys come back for the versions */
+			StringInfoData sql;
+			bool		isnull;
+
+			initStringInfo(&sql);
+			appendStringInfo(&sql, "WITH d AS (%s), u AS (%s), i AS (%s) "
+							 "SELECT pg_catalog.jsonb_build_object("
+							 "'d', COALESCE((SELECT pg_catalog.jsonb_agg(key) FROM d), '[]'), "
+							 "'u', COALESCE((SELECT pg_catalog.jsonb_agg(key) FROM u), '[]'), "
+							 "'i', COALESCE((SELECT pg_catalog.jsonb_agg(key) FROM i), '[]'))",
+							 del ? del : "SELECT NULL::pg_catalog.jsonb AS key WHERE false",
+							 upd ? upd : "SELECT NULL::pg_catalog.jsonb AS key WHERE false",
+							 ins ? ins : "SELECT NULL::pg_catalog.jsonb AS key WHERE false");
+			if (SPI_execute(sql.data, false, 0) != SPI_OK_SELECT)
+				elog(ERROR, "live write through adapter \"%s\" failed", w->a->name);
+			written = DatumGetJsonbPCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		}
+		else
+		{
+			if (del && SPI_execute(del, false, 0) != SPI_OK_DELETE)
 				elog(ERROR, "live delete through adapter \"%s\" failed", w->a->name);
-		}
-		if (has_new && (w->a->relkind == RELKIND_RELATION ||
-						w->a->relkind == RELKIND_PARTITIONED_TABLE))
-		{
-			/* one join for both: update what differs, insert what is missing */
-			if (SPI_execute(psprintf("MERGE INTO %s r USING (%s) w ON %s "
-									 "%s WHEN NOT MATCHED THEN INSERT (%s) VALUES (%s)",
-									 w->a->relname, inner.data, diffsync_writer_match_sql(w, "w"),
-									 w->nattrs > 0 ?
-									 psprintf("WHEN MATCHED AND ROW(%s) IS DISTINCT FROM ROW(%s) THEN UPDATE SET %s",
-											  cur.data, newv.data, sets.data) : "",
-									 cols.data, vals.data),
-							false, 0) != SPI_OK_MERGE)
-				elog(ERROR, "live merge through adapter \"%s\" failed", w->a->name);
-		}
-		else if (has_new)
-		{
-			/* MERGE cannot write views or foreign tables: update, then insert */
-			if (w->nattrs > 0 &&
-				SPI_execute(psprintf("UPDATE %s r SET %s FROM (%s) w WHERE %s AND ROW(%s) IS DISTINCT FROM ROW(%s)",
-									 w->a->relname, sets.data, inner.data,
-									 diffsync_writer_match_sql(w, "w"), cur.data, newv.data),
-							false, 0) != SPI_OK_UPDATE)
-				elog(ERROR, "live update through adapter \"%s\" failed", w->a->name);
-			if (SPI_execute(psprintf("INSERT INTO %s (%s) SELECT %s FROM (%s) w WHERE NOT EXISTS "
-									 "(SELECT 1 FROM %s r WHERE %s)",
-									 w->a->relname, cols.data, vals.data, inner.data,
-									 w->a->relname, diffsync_writer_match_sql(w, "w")),
-							false, 0) != SPI_OK_INSERT)
-				elog(ERROR, "live insert through adapter \"%s\" failed", w->a->name);
+			if (has_new && table)
+			{
+				/* one join for both: update what differs, insert what is missing */
+				if (SPI_execute(psprintf("MERGE INTO %s r USING (%s) w ON %s "
+										 "%s WHEN NOT MATCHED THEN INSERT (%s) VALUES (%s)",
+										 w->a->relname, inner.data, diffsync_writer_match_sql(w, "w"),
+										 w->nattrs > 0 ?
+										 psprintf("WHEN MATCHED AND ROW(%s) IS DISTINCT FROM ROW(%s) THEN UPDATE SET %s",
+												  cur.data, newv.data, sets.data) : "",
+										 cols.data, vals.data),
+								false, 0) != SPI_OK_MERGE)
+					elog(ERROR, "live merge through adapter \"%s\" failed", w->a->name);
+			}
+			else if (has_new)
+			{
+				/* MERGE cannot write views or foreign tables: update, then insert */
+				if (upd && SPI_execute(upd, false, 0) != SPI_OK_UPDATE)
+					elog(ERROR, "live update through adapter \"%s\" failed", w->a->name);
+				if (SPI_execute(ins, false, 0) != SPI_OK_INSERT)
+					elog(ERROR, "live insert through adapter \"%s\" failed", w->a->name);
+			}
 		}
 	}
 	PG_FINALLY();
@@ -489,6 +511,31 @@ live_fast_path(SyncRun *run, DsPair *pair, bool has_new, bool has_old)
 		diffsync_applying_pop();
 	}
 	PG_END_TRY();
+
+	if (written)
+	{
+		/* the other side's versions: before = the row the statement replaced */
+		int64		first = 0,
+					last = 0,
+					count = 0;
+		char	   *changes =
+			psprintf("SELECT n.key, o.row AS before, n.row AS after, k.action FROM "
+					 "(SELECT e.*, 'update' AS action FROM pg_catalog.jsonb_to_recordset($3 OPERATOR(pg_catalog.->) 'u') AS e(%s) "
+					 "UNION ALL SELECT e.*, 'create' FROM pg_catalog.jsonb_to_recordset($3 OPERATOR(pg_catalog.->) 'i') AS e(%s)) k "
+					 "JOIN (%s) n ON %s LEFT JOIN (%s) o ON %s "
+					 "UNION ALL "
+					 "SELECT o.key, o.row, NULL, 'delete' FROM "
+					 "pg_catalog.jsonb_to_recordset($3 OPERATOR(pg_catalog.->) 'd') AS k(%s) "
+					 "JOIN (%s) o ON %s",
+					 keydefs.data, keydefs.data,
+					 transition_rows(pair, from_source, TRIGGER_NEW, has_new), ids_join(pair, "n", "k"),
+					 transition_rows(pair, from_source, TRIGGER_OLD, has_old), ids_join(pair, "o", "k"),
+					 keydefs.data,
+					 transition_rows(pair, from_source, TRIGGER_OLD, has_old), ids_join(pair, "o", "k"));
+
+		diffsync_history_record_sql(w->a->name, run->engine, changes, written, false,
+									&first, &last, &count);
+	}
 	return true;
 }
 

@@ -1,0 +1,138 @@
+-- test/bench/live_bench.sql: cost of live reconciliation (diffsync.attach)
+--
+-- A 100,000-row UPDATE on a 200,000-row table, three ways, each on its own
+-- fresh copies, repeated and alternated (median reported):
+--   hand      the same UPDATE applied by hand to both tables (the baseline)
+--   live      the UPDATE on the source with a one-way engine attached, history off
+--   live_hist the same with history on (versions of both sides)
+--   plpgsql   a PL/pgSQL full-row jsonb history trigger (the usual hand-made history)
+-- and the bytes a version takes for a jsonb-heavy row.
+-- Run with test/bench/run_live_bench.sh.
+
+\set ON_ERROR_STOP 1
+\pset footer off
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS diffsync;
+
+CREATE TABLE bench_seed AS
+SELECT g AS id, g AS a, 'text ' || g AS b,
+       jsonb_build_object('x', g, 'nested', jsonb_build_object('y', g, 'tags', jsonb_build_array('p', 'q'))) AS c
+  FROM generate_series(1, 200000) g;
+
+CREATE TABLE bench_times (run text, rep int, ms float8);
+
+-- fresh copies: source s_<run>, target t_<run> with other column names
+CREATE FUNCTION bench_fresh(run text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format('DROP TABLE IF EXISTS %I, %I, %I CASCADE', 's_' || run, 't_' || run, 'h_' || run);
+    EXECUTE format('CREATE TABLE %I AS SELECT * FROM bench_seed', 's_' || run);
+    EXECUTE format('ALTER TABLE %I ADD PRIMARY KEY (id)', 's_' || run);
+    EXECUTE format('CREATE TABLE %I AS SELECT id AS key, a AS a_val, b, c FROM bench_seed', 't_' || run);
+    EXECUTE format('ALTER TABLE %I ADD PRIMARY KEY (key)', 't_' || run);
+    EXECUTE format('ANALYZE %I', 's_' || run);
+    EXECUTE format('ANALYZE %I', 't_' || run);
+END
+$$;
+
+CREATE FUNCTION bench_history_trigger() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO h_plpgsql (id, old_row, new_row, at) VALUES (NEW.id, to_jsonb(OLD), to_jsonb(NEW), now());
+    UPDATE t_plpgsql SET a_val = NEW.a, b = NEW.b, c = NEW.c WHERE key = NEW.id;
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION bench_setup(run text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM bench_fresh(run);
+    IF run IN ('live', 'live_hist') THEN
+        PERFORM diffsync.drop_engine(e) FROM (SELECT name AS e FROM diffsync.engine WHERE name = 'e_' || run) x;
+        PERFORM diffsync.drop_adapter(a) FROM (SELECT name AS a FROM diffsync.adapter WHERE name IN ('s_' || run, 't_' || run)) x;
+        PERFORM diffsync.create_adapter('s_' || run, ('s_' || run)::regclass, '{id}');
+        PERFORM diffsync.create_adapter('t_' || run, ('t_' || run)::regclass, '{id}',
+                                        columns => '{"id": "key", "a": "a_val"}');
+        PERFORM diffsync.create_engine('e_' || run, 's_' || run, 't_' || run, 'source_to_target',
+                                       'last_update_wins',
+                                       jsonb_build_object('history', run = 'live_hist', 'notify', false));
+        PERFORM diffsync.attach('e_' || run);
+    ELSIF run = 'plpgsql' THEN
+        CREATE TABLE h_plpgsql (id int, old_row jsonb, new_row jsonb, at timestamptz);
+        CREATE TRIGGER hist AFTER UPDATE ON s_plpgsql FOR EACH ROW EXECUTE FUNCTION bench_history_trigger();
+    END IF;
+END
+$$;
+
+CREATE FUNCTION bench_run(run text, rep int) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    t0 timestamptz;
+BEGIN
+    t0 := clock_timestamp();
+    EXECUTE format('UPDATE %I SET a = a + 1, c = jsonb_set(c, ''{nested,y}'', to_jsonb(a + 1)) WHERE id <= 100000', 's_' || run);
+    IF run = 'hand' THEN
+        EXECUTE 'UPDATE t_hand SET a_val = a_val + 1, c = jsonb_set(c, ''{nested,y}'', to_jsonb(a_val + 1)) WHERE key <= 100000';
+    END IF;
+    INSERT INTO bench_times VALUES (run, rep, extract(epoch FROM clock_timestamp() - t0) * 1000);
+END
+$$;
+
+-- alternate the contenders, three repetitions, fresh copies each time
+DO $$
+DECLARE
+    r text;
+BEGIN
+    FOR rep IN 1..3 LOOP
+        FOREACH r IN ARRAY ARRAY['hand', 'live', 'live_hist', 'plpgsql'] LOOP
+            PERFORM bench_setup(r);
+            PERFORM bench_run(r, rep);
+        END LOOP;
+    END LOOP;
+END
+$$;
+
+-- the live targets really equal their sources
+SELECT 'live' AS engine, diffsync.diff_summary('s_live', 't_live') AS after_live_update
+UNION ALL
+SELECT 'live_hist', diffsync.diff_summary('s_live_hist', 't_live_hist');
+
+\echo
+\echo '== 100,000-row UPDATE on a 200,000-row table (median of 3, ms; ratio = / hand)'
+WITH m AS (
+    SELECT run, percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS ms FROM bench_times GROUP BY run
+)
+SELECT m.run, round(m.ms::numeric, 1) AS ms,
+       round((m.ms / h.ms)::numeric, 2) AS ratio,
+       CASE m.run WHEN 'live' THEN '<= 1.5' WHEN 'live_hist' THEN '<= 2.5' ELSE '' END AS target,
+       CASE m.run WHEN 'live' THEN CASE WHEN m.ms / h.ms <= 1.5 THEN 'PASS' ELSE 'MISS' END
+                  WHEN 'live_hist' THEN CASE WHEN m.ms / h.ms <= 2.5 THEN 'PASS' ELSE 'MISS' END
+                  ELSE '' END AS result
+  FROM m, m h
+ WHERE h.run = 'hand'
+ ORDER BY array_position(ARRAY['hand', 'live', 'live_hist', 'plpgsql'], m.run);
+
+\echo
+\echo '== history size per version'
+SELECT h.adapter, h.action, count(*) AS versions,
+       count(h.state) AS with_full_state,
+       round(avg(pg_column_size(h.*))) AS bytes_per_version
+  FROM diffsync.history h
+ WHERE h.adapter IN ('s_live_hist', 't_live_hist')
+ GROUP BY 1, 2 ORDER BY 1, 2;
+SELECT round(avg(pg_column_size(p.*))) AS plpgsql_full_row_bytes_per_version FROM h_plpgsql p;
+
+-- a jsonb-heavy row (~50 KB document), one field changed, through the live engine
+CREATE TABLE heavy_s (id int PRIMARY KEY, doc jsonb);
+CREATE TABLE heavy_t (id int PRIMARY KEY, doc jsonb);
+INSERT INTO heavy_s SELECT 1, jsonb_build_object('items', (SELECT jsonb_agg(jsonb_build_object('n', g, 'text', repeat('x', 40))) FROM generate_series(1, 1000) g), 'rev', 1);
+INSERT INTO heavy_t SELECT * FROM heavy_s;
+SELECT diffsync.create_adapter('heavy_s', 'heavy_s', '{id}');
+SELECT diffsync.create_adapter('heavy_t', 'heavy_t', '{id}');
+SELECT diffsync.create_engine('heavy', 'heavy_s', 'heavy_t', 'source_to_target', 'last_update_wins', '{"notify": false}');
+SELECT diffsync.attach('heavy');
+UPDATE heavy_s SET doc = jsonb_set(doc, '{rev}', to_jsonb(r)) FROM generate_series(2, 3) r WHERE id = 1;
+UPDATE heavy_s SET doc = jsonb_set(doc, '{rev}', '4') WHERE id = 1;
+\echo
+\echo '== a ~50 KB jsonb row, one field changed per version: bytes stored per version'
+SELECT h.adapter, h.version, h.action, h.state IS NOT NULL AS full_state,
+       pg_column_size(h.*) AS bytes, octet_length(h.patch::text) AS patch_text_bytes,
+       (SELECT pg_column_size(doc) FROM heavy_s) AS row_doc_bytes
+  FROM diffsync.history h WHERE h.adapter LIKE 'heavy%' ORDER BY 1, 2;
