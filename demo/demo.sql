@@ -69,3 +69,79 @@ SELECT r #> '{merged,env,LOG_LEVEL}' AS "LOG_LEVEL",
   FROM diffsync.jsonb_merge3(:'v1', :'ours', :'v2',
                              '{"strategy": "source_wins"}') AS r,
        pg_catalog.jsonb_array_elements(r -> 'conflicts') AS c;
+
+-- ---------------------------------------------------------------------------
+-- Reconciling real tables: the same things described twice, differently
+-- ---------------------------------------------------------------------------
+\echo
+\echo '################ Reconciling tables ################'
+\echo '== A central config table and a component''s own copy, with other column names'
+CREATE TABLE central_config (service text, name text, value jsonb, note text,
+                             PRIMARY KEY (service, name));
+CREATE TABLE billing_settings (setting text PRIMARY KEY, setting_value jsonb, comment text,
+                               changed timestamptz NOT NULL DEFAULT now());
+INSERT INTO central_config VALUES
+    ('billing', 'pool',     '{"size": 10}',                'db pool'),
+    ('billing', 'features', '{"audit": true, "beta": []}', 'flags'),
+    ('billing', 'timeout',  '30',                          NULL),
+    ('search',  'pool',     '{"size": 4}',                 'not billing''s');
+INSERT INTO billing_settings (setting, setting_value, comment) VALUES
+    ('pool',     '{"size": 8}',                 'db pool'),
+    ('features', '{"audit": false, "beta": []}', 'flags'),
+    ('legacy',   'true',                         'left over');
+
+-- adapters map each table to the model "setting": fields name, value, note
+SELECT diffsync.create_adapter('central', 'central_config', '{name}', '{value,note}',
+                               filter => $$service = 'billing'$$, model => 'setting');
+SELECT diffsync.create_adapter('billing', 'billing_settings', '{name}', '{value,note}',
+                               columns => '{"name": "setting", "value": "setting_value", "note": "comment"}',
+                               updated_at => 'changed', model => 'setting');
+SELECT name, model, relation, identifiers, attributes, filter FROM diffsync.adapters ORDER BY name;
+
+\echo '== diff_text(central, billing): what differs, as a tree'
+SELECT diffsync.diff_text('central', 'billing');
+
+\echo '== diff(): one row per differing key; jsonb attributes carry an RFC 6902 patch'
+SELECT key, action, changes FROM diffsync.diff('central', 'billing') ORDER BY key;
+
+\echo '== sync central -> billing (one-way, source wins): one transaction, batched writes'
+SELECT r -> 'summary' AS summary,
+       r -> 'target_version' AS versions_recorded
+  FROM diffsync.sync('central', 'billing', 'source_to_target', 'source_wins') AS r;
+SELECT setting, setting_value, comment FROM billing_settings ORDER BY setting;
+SELECT diffsync.diff_summary('central', 'billing') AS after;
+
+\echo '== history of one row: every version, its patch and full state'
+SELECT version, action, patch, state
+  FROM diffsync.history('billing', '{"name": "features"}');
+
+\echo
+\echo '== A bidirectional engine (strategy merge), attached: changes on either side follow live'
+CREATE TABLE docs_internal (id int PRIMARY KEY, title text, body jsonb);
+CREATE TABLE docs_external (doc_id int PRIMARY KEY, heading text, content jsonb);
+INSERT INTO docs_internal VALUES (1, 'Intro', '{"text": "hello", "tags": ["a"]}');
+SELECT diffsync.create_adapter('internal', 'docs_internal', '{id}');
+SELECT diffsync.create_adapter('external', 'docs_external', '{id}',
+                               columns => '{"id": "doc_id", "title": "heading", "body": "content"}');
+SELECT diffsync.create_engine('docs', 'internal', 'external', 'bidirectional', 'merge');
+SELECT diffsync.sync_engine('docs') -> 'summary' AS first_sync;
+SELECT diffsync.attach('docs');
+UPDATE docs_external SET content = jsonb_set(content, '{tags}', '["a", "b"]') WHERE doc_id = 1;
+INSERT INTO docs_internal VALUES (2, 'Guide', '{"text": "how to"}');
+SELECT 'internal' AS side, id, title, body FROM docs_internal
+UNION ALL
+SELECT 'external', doc_id, heading, content FROM docs_external ORDER BY side, id;
+
+\echo '== the change feed a LISTEN consumer would catch up with (commit order)'
+SELECT change_id, adapter, key, action, patch FROM diffsync.changes_since(0)
+ WHERE adapter IN ('internal', 'external') ORDER BY commit_seq, change_id;
+
+\echo '== three-way merge: both sides change the same document in different places'
+SELECT diffsync.detach('docs');
+UPDATE docs_internal SET body = jsonb_set(body, '{text}', '"hello, world"') WHERE id = 1;
+UPDATE docs_external SET content = jsonb_set(content, '{tags}', '["a", "b", "c"]') WHERE doc_id = 1;
+SELECT r -> 'summary' -> 'conflicts' AS conflicts,
+       r -> 'conflicts' -> 0 ->> 'resolution' AS resolution
+  FROM diffsync.sync_engine('docs') AS r;
+SELECT 'internal' AS side, id, body FROM docs_internal WHERE id = 1
+UNION ALL SELECT 'external', doc_id, content FROM docs_external WHERE doc_id = 1;

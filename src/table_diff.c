@@ -45,9 +45,9 @@ key_is(const JsonbValue *v, const char *s)
 		memcmp(v->val.string.val, s, v->val.string.len) == 0;
 }
 
-/* Read a non-negative integer option. */
+/* Read an integer option, at least min. */
 static int
-int_option(const JsonbValue *v, const char *fn, const char *name)
+int_option(const JsonbValue *v, const char *fn, const char *name, int min)
 {
 	int64		n;
 
@@ -56,10 +56,10 @@ int_option(const JsonbValue *v, const char *fn, const char *name)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s option \"%s\" must be a number", fn, name)));
 	n = DatumGetInt64(DirectFunctionCall1(numeric_int8, NumericGetDatum(v->val.numeric)));
-	if (n < 1 || n > PG_INT32_MAX)
+	if (n < min || n > PG_INT32_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s option \"%s\" must be between 1 and %d", fn, name, PG_INT32_MAX)));
+				 errmsg("%s option \"%s\" must be between %d and %d", fn, name, min, PG_INT32_MAX)));
 	return (int) n;
 }
 
@@ -148,9 +148,9 @@ diffsync_parse_run_options(Jsonb *options, DsRunOptions *opts, const char *fn,
 		else if (sync && key_is(&key, "resolver"))
 			opts->resolver = diffsync_string_option(&val, fn, "resolver");
 		else if (sync && key_is(&key, "max_conflicts"))
-			opts->max_conflicts = int_option(&val, fn, "max_conflicts");
+			opts->max_conflicts = int_option(&val, fn, "max_conflicts", 0);
 		else if (sync && key_is(&key, "batch_size"))
-			opts->batch_size = int_option(&val, fn, "batch_size");
+			opts->batch_size = int_option(&val, fn, "batch_size", 1);
 		else if (sync && key_is(&key, "history"))
 			opts->history = diffsync_bool_option(&val, fn, "history");
 		else if (sync && key_is(&key, "notify"))
