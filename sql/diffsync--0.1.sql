@@ -357,8 +357,12 @@ CREATE TABLE @extschema@.history (
     xid         pg_catalog.xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
     recorded_at pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
     message     pg_catalog.text,
-    UNIQUE (adapter, key, version)
+    key_hash    pg_catalog.int8 NOT NULL
+                GENERATED ALWAYS AS (pg_catalog.jsonb_hash_extended(key, 0)) STORED
 );
+-- versions of a key are found by the hash of the key (an int8 compares far
+-- faster than a jsonb in an index); the key itself is rechecked
+CREATE INDEX history_key ON @extschema@.history (adapter, key_hash, version);
 CREATE INDEX ON @extschema@.history (xid);
 COMMENT ON TABLE @extschema@.history IS
 'versions of every key diffsync wrote or committed: patch from the previous version, full state at snapshots';
@@ -422,11 +426,13 @@ BEGIN
         SELECT h.action, h.state, h.patch
           FROM @extschema@.history h
          WHERE h.adapter OPERATOR(pg_catalog.=) state_at_version.adapter
+           AND h.key_hash OPERATOR(pg_catalog.=) pg_catalog.jsonb_hash_extended(state_at_version.key, 0)
            AND h.key OPERATOR(pg_catalog.=) state_at_version.key
            AND h.version OPERATOR(pg_catalog.<=) state_at_version.version
            AND h.version OPERATOR(pg_catalog.>=) COALESCE(
                  (SELECT max(b.version) FROM @extschema@.history b
                    WHERE b.adapter OPERATOR(pg_catalog.=) state_at_version.adapter
+                     AND b.key_hash OPERATOR(pg_catalog.=) pg_catalog.jsonb_hash_extended(state_at_version.key, 0)
                      AND b.key OPERATOR(pg_catalog.=) state_at_version.key
                      AND b.version OPERATOR(pg_catalog.<=) state_at_version.version
                      AND (b.state IS NOT NULL OR b.action OPERATOR(pg_catalog.=) 'delete')), 1)
@@ -467,6 +473,7 @@ BEGIN
         SELECT h.version, h.action, h.state, h.patch, h.sync_id, h.recorded_at, h.message
           FROM @extschema@.history h
          WHERE h.adapter OPERATOR(pg_catalog.=) history.adapter
+           AND h.key_hash OPERATOR(pg_catalog.=) pg_catalog.jsonb_hash_extended(history.key, 0)
            AND h.key OPERATOR(pg_catalog.=) history.key
          ORDER BY h.version
     LOOP
@@ -505,6 +512,7 @@ AS $$
       FROM @extschema@.history h
       JOIN @extschema@.commit_log c ON c.xid OPERATOR(pg_catalog.=) h.xid
      WHERE h.adapter OPERATOR(pg_catalog.=) $1
+       AND h.key_hash OPERATOR(pg_catalog.=) pg_catalog.jsonb_hash_extended($2, 0)
        AND h.key OPERATOR(pg_catalog.=) $2
        AND c.committed_at OPERATOR(pg_catalog.<=) $3
      ORDER BY h.version DESC
@@ -609,11 +617,11 @@ BEGIN
     LOOP
         IF r.first_kept IS NULL AND EXISTS (
                SELECT 1 FROM @extschema@.history h
-                WHERE h.adapter OPERATOR(pg_catalog.=) r.adapter AND h.key OPERATOR(pg_catalog.=) r.key
+                WHERE h.adapter OPERATOR(pg_catalog.=) r.adapter AND h.key_hash OPERATOR(pg_catalog.=) pg_catalog.jsonb_hash_extended(r.key, 0) AND h.key OPERATOR(pg_catalog.=) r.key
                   AND h.version OPERATOR(pg_catalog.=) r.newest AND h.action OPERATOR(pg_catalog.=) 'delete') THEN
             -- a key deleted before the cutoff: nothing of it is kept
             DELETE FROM @extschema@.history h
-             WHERE h.adapter OPERATOR(pg_catalog.=) r.adapter AND h.key OPERATOR(pg_catalog.=) r.key;
+             WHERE h.adapter OPERATOR(pg_catalog.=) r.adapter AND h.key_hash OPERATOR(pg_catalog.=) pg_catalog.jsonb_hash_extended(r.key, 0) AND h.key OPERATOR(pg_catalog.=) r.key;
             GET DIAGNOSTICS c = ROW_COUNT;
             n := n OPERATOR(pg_catalog.+) c;
             CONTINUE;
@@ -623,11 +631,11 @@ BEGIN
         -- the first kept version must carry its full state: older patches go
         UPDATE @extschema@.history h
            SET state = @extschema@.state_at_version(r.adapter, r.key, keep)
-         WHERE h.adapter OPERATOR(pg_catalog.=) r.adapter AND h.key OPERATOR(pg_catalog.=) r.key
+         WHERE h.adapter OPERATOR(pg_catalog.=) r.adapter AND h.key_hash OPERATOR(pg_catalog.=) pg_catalog.jsonb_hash_extended(r.key, 0) AND h.key OPERATOR(pg_catalog.=) r.key
            AND h.version OPERATOR(pg_catalog.=) keep AND h.state IS NULL
            AND h.action OPERATOR(pg_catalog.<>) 'delete';
         DELETE FROM @extschema@.history h
-         WHERE h.adapter OPERATOR(pg_catalog.=) r.adapter AND h.key OPERATOR(pg_catalog.=) r.key
+         WHERE h.adapter OPERATOR(pg_catalog.=) r.adapter AND h.key_hash OPERATOR(pg_catalog.=) pg_catalog.jsonb_hash_extended(r.key, 0) AND h.key OPERATOR(pg_catalog.=) r.key
            AND h.version OPERATOR(pg_catalog.<) keep;
         GET DIAGNOSTICS c = ROW_COUNT;
         n := n OPERATOR(pg_catalog.+) c;

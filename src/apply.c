@@ -341,7 +341,9 @@ diffsync_history_insert(DsAdapter *a, DsField **ids, int nids, List *entries,
 							"pg_catalog.jsonb_hash_extended(e OPERATOR(pg_catalog.->) 'before', 0) AS before_hash "
 							"FROM pg_catalog.jsonb_array_elements($2) e) v "
 							"LEFT JOIN LATERAL (SELECT x.version, x.state_hash FROM " DIFFSYNC_SCHEMA ".history x "
-							"WHERE x.adapter OPERATOR(pg_catalog.=) $1 AND x.key OPERATOR(pg_catalog.=) v.key "
+							"WHERE x.adapter OPERATOR(pg_catalog.=) $1 "
+							"AND x.key_hash OPERATOR(pg_catalog.=) pg_catalog.jsonb_hash_extended(v.key, 0) "
+							"AND x.key OPERATOR(pg_catalog.=) v.key "
 							"ORDER BY x.version DESC LIMIT 1) p ON true "
 							"RETURNING change_id) "
 							"SELECT pg_catalog.min(change_id), pg_catalog.max(change_id), pg_catalog.count(*) FROM h",
@@ -416,7 +418,9 @@ diffsync_history_record_sql(const char *adapter, const char *engine,
 				   "CASE WHEN x.action OPERATOR(pg_catalog.<>) 'delete' "
 				   "THEN pg_catalog.jsonb_hash_extended(x.after, 0) END, $2 "
 				   "FROM x LEFT JOIN LATERAL (SELECT y.version, y.state_hash FROM " DIFFSYNC_SCHEMA ".history y "
-				   "WHERE y.adapter OPERATOR(pg_catalog.=) $1 AND y.key OPERATOR(pg_catalog.=) x.key "
+				   "WHERE y.adapter OPERATOR(pg_catalog.=) $1 "
+				   "AND y.key_hash OPERATOR(pg_catalog.=) pg_catalog.jsonb_hash_extended(x.key, 0) "
+				   "AND y.key OPERATOR(pg_catalog.=) x.key "
 				   "ORDER BY y.version DESC LIMIT 1) p ON true "
 				   "RETURNING change_id, key, action) %s",
 				   changes_sql,

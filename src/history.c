@@ -167,7 +167,9 @@ diffsync_restore(PG_FUNCTION_ARGS)
 	args[2] = Int64GetDatum(version);
 	if (SPI_execute_with_args("SELECT " DIFFSYNC_SCHEMA ".state_at_version($1, $2, $3), "
 							  "EXISTS (SELECT 1 FROM " DIFFSYNC_SCHEMA ".history h "
-							  "WHERE h.adapter OPERATOR(pg_catalog.=) $1 AND h.key OPERATOR(pg_catalog.=) $2 "
+							  "WHERE h.adapter OPERATOR(pg_catalog.=) $1 "
+							  "AND h.key_hash OPERATOR(pg_catalog.=) pg_catalog.jsonb_hash_extended($2, 0) "
+							  "AND h.key OPERATOR(pg_catalog.=) $2 "
 							  "AND h.version OPERATOR(pg_catalog.=) $3)",
 							  3, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the history");
