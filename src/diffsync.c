@@ -30,6 +30,9 @@ PG_MODULE_MAGIC;
 
 void		_PG_init(void);
 
+/* diffsync.progress_rows */
+int			diffsync_progress_rows = 0;
+
 /* diffsync.channel must be a valid channel name */
 static bool
 check_channel(char **newval, void **extra, GucSource source)
@@ -59,5 +62,13 @@ _PG_init(void)
 							   PGC_USERSET,
 							   0,
 							   check_channel, NULL, NULL);
+	DefineCustomIntVariable("diffsync.progress_rows",
+							"Reports the progress of long diffs and syncs every this many rows (0: never).",
+							"Each report is a NOTICE naming the adapters, the rows examined and the rows written so far.",
+							&diffsync_progress_rows,
+							0, 0, INT_MAX,
+							PGC_USERSET,
+							0,
+							NULL, NULL, NULL);
 	MarkGUCPrefixReserved("diffsync");
 }

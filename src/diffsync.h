@@ -375,6 +375,9 @@ extern int	diffsync_owner_execute(const char *sql, int nargs, Oid *argtypes,
 /* in trigger.c */
 extern int	diffsync_drop_engine_triggers(const char *engine);
 
+/* in diffsync.c */
+extern int	diffsync_progress_rows;
+
 /* in notify.c */
 extern char *diffsync_channel;
 extern void diffsync_check_channel(const char *channel, const char *fn);

@@ -990,6 +990,11 @@ diffsync_sync_execute(SyncRun *run)
 				diffsync_sync_row(run, pair, &row);
 				MemoryContextSwitchTo(old);
 				MemoryContextReset(rowcxt);
+				run->examined++;
+				if (diffsync_progress_rows > 0 && run->examined % diffsync_progress_rows == 0)
+					ereport(NOTICE,
+							(errmsg("diffsync: sync of \"%s\" and \"%s\": " INT64_FORMAT " differing keys examined, " INT64_FORMAT " written so far",
+									run->source, run->target, run->examined, run->changed_keys)));
 			}
 			SPI_freetuptable(batch);
 			CHECK_FOR_INTERRUPTS();

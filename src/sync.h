@@ -57,6 +57,7 @@ typedef struct SyncRun
 	int64		nochange;
 	int64		nunchanged_conflicts;
 	int64		changed_keys;
+	int64		examined;		/* differing keys seen, for progress reports */
 	int64		ndeleted[2];
 	int64		totals[3];
 	int64		first_change_id[2];	/* versions recorded, per side */

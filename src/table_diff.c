@@ -846,6 +846,7 @@ static void
 diff_walk(List *pairs, DsRunOptions *opts, bool sorted, DiffRowFn fn, void *arg)
 {
 	ListCell   *lc;
+	int64		examined = 0;
 	MemoryContext rowcxt = AllocSetContextCreate(CurrentMemoryContext,
 												 "diffsync diff row",
 												 ALLOCSET_DEFAULT_SIZES);
@@ -893,6 +894,11 @@ diff_walk(List *pairs, DsRunOptions *opts, bool sorted, DiffRowFn fn, void *arg)
 				fn(pair, opts, &row, action, arg);
 				MemoryContextSwitchTo(old);
 				MemoryContextReset(rowcxt);
+				examined++;
+				if (diffsync_progress_rows > 0 && examined % diffsync_progress_rows == 0)
+					ereport(NOTICE,
+							(errmsg("diffsync: diff of \"%s\" and \"%s\": " INT64_FORMAT " rows examined so far",
+									pair->src->name, pair->dst->name, examined)));
 			}
 			SPI_freetuptable(batch);
 			CHECK_FOR_INTERRUPTS();
