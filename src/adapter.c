@@ -428,12 +428,12 @@ adapter_build(const char *name, Oid relid, const char *model, List *ids,
 					(errcode(ERRCODE_UNDEFINED_COLUMN),
 					 errmsg("updated_at column \"%s\" of adapter \"%s\" does not exist in %s",
 							updated_at, name, a->relname)));
-		a->ts_sql = psprintf("r.%s::pg_catalog.timestamptz", quote_identifier(updated_at));
+		a->ts_sql = psprintf("r.%s", quote_identifier(updated_at));
 	}
 	else if (a->relkind == RELKIND_RELATION || a->relkind == RELKIND_PARTITIONED_TABLE ||
 			 a->relkind == RELKIND_MATVIEW)
 	{
-		a->ts_sql = pstrdup("pg_catalog.pg_xact_commit_timestamp(r.xmin)");
+		a->ts_sql = pstrdup("r.xmin");
 		a->ts_is_commit = true;
 	}
 
@@ -664,7 +664,9 @@ diffsync_adapter_children(const char *name)
  *		SELECT of the adapter's model rows from relation (NULL: the adapter's
  *		own; or e.g. a trigger's transition table, which has the same
  *		columns): one column per field, named after the field, then, with
- *		with_ts, "__ds_ts" (last-update time, NULL when unknown).  The
+ *		with_ts, "__ds_ts" (what the last-update time comes from: the row's
+ *		xmin or its updated_at column, turned into a time only for the rows
+ *		that need it by diffsync_adapter_ts_expr).  The
  *		adapter's filter applies; extra_where, if given, is ANDed (an
  *		expression over alias r).
  */
@@ -694,6 +696,23 @@ diffsync_adapter_select_from(DsAdapter *a, const char *relation,
 			appendStringInfo(&buf, "(%s\n)", extra_where);
 	}
 	return buf.data;
+}
+
+/*
+ * diffsync_adapter_ts_expr
+ *		The last-update time of a model row whose "__ds_ts" column is col:
+ *		the commit timestamp of its xmin, or its updated_at column as a
+ *		timestamptz, or NULL when the adapter has none.  Computed outside
+ *		the scans, so that only rows that differ pay for it.
+ */
+char *
+diffsync_adapter_ts_expr(DsAdapter *a, const char *col)
+{
+	if (a->ts_sql == NULL)
+		return "NULL::pg_catalog.timestamptz";
+	if (a->ts_is_commit)
+		return psprintf("pg_catalog.pg_xact_commit_timestamp(%s)", col);
+	return psprintf("(%s)::pg_catalog.timestamptz", col);
 }
 
 /*
@@ -1094,9 +1113,10 @@ diffsync_load(PG_FUNCTION_ARGS)
 		ids[i] = &a->fields[i];
 		attrs[i] = &a->fields[i];
 	}
-	sql = psprintf("SELECT %s, %s, m.\"__ds_ts\" FROM (%s) m",
+	sql = psprintf("SELECT %s, %s, %s FROM (%s) m",
 				   diffsync_jsonb_object_sql(ids, a->nids, "m"),
 				   diffsync_jsonb_object_sql(attrs + a->nids, a->nfields - a->nids, "m"),
+				   diffsync_adapter_ts_expr(a, "m.\"__ds_ts\""),
 				   diffsync_adapter_select_sql(a, NULL));
 
 	InitMaterializedSRF(fcinfo, 0);

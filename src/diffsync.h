@@ -162,7 +162,7 @@ typedef struct DsAdapter
 	int			nids;
 	DsField    *fields;
 	char	   *filter;			/* user filter text, or NULL */
-	char	   *ts_sql;			/* SQL expression of the last-update time, or NULL */
+	char	   *ts_sql;			/* what the last-update time comes from (over r), or NULL */
 	bool		ts_is_commit;	/* ts_sql is the commit timestamp of xmin */
 	char	   *parent;			/* parent adapter name, or NULL */
 	int			nparent_keys;
@@ -177,6 +177,7 @@ extern DsAdapter *diffsync_adapter_copy(DsAdapter *src);
 extern List *diffsync_adapter_children(const char *name);
 extern DsField *diffsync_adapter_field(DsAdapter *a, const char *name);
 extern char *diffsync_adapter_select_sql(DsAdapter *a, const char *extra_where);
+extern char *diffsync_adapter_ts_expr(DsAdapter *a, const char *col);
 extern char *diffsync_adapter_select_from(DsAdapter *a, const char *relation,
 										  const char *extra_where, bool with_ts);
 extern char *diffsync_jsonb_object_sql(DsField **fields, int nfields,

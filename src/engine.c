@@ -18,6 +18,7 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
@@ -48,29 +49,19 @@ jsonb_copy_in(MemoryContext cxt, Jsonb *j)
 /*
  * diffsync_base_queue
  *		Remember that key's base state is now state (written at the next
- *		flush).
+ *		flush).  Only copies: the flush passes keys and states as jsonb[]
+ *		arrays, without taking the values apart.
  */
 void
 diffsync_base_queue(SyncRun *run, DsPair *pair, Jsonb *key, Jsonb *state)
 {
 	MemoryContext old;
-	JsonbParseState *st = NULL;
-	JsonbValue	k,
-				s;
-	Jsonb	   *entry;
 
 	if (!run->use_base || run->opts.dry_run)
 		return;
-	diffsync_jsonb_root(key, &k);
-	diffsync_jsonb_root(state, &s);
-	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
-	diffsync_push_cstring(&st, WJB_KEY, "key");
-	pushJsonbValue(&st, WJB_VALUE, &k);
-	diffsync_push_cstring(&st, WJB_KEY, "state");
-	pushJsonbValue(&st, WJB_VALUE, &s);
-	entry = JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_OBJECT, NULL));
 	old = MemoryContextSwitchTo(base_context(run));
-	run->base_upserts = lappend(run->base_upserts, jsonb_copy_in(run->basecxt, entry));
+	run->base_upserts = lappend(run->base_upserts, jsonb_copy_in(run->basecxt, key));
+	run->base_states = lappend(run->base_states, jsonb_copy_in(run->basecxt, state));
 	MemoryContextSwitchTo(old);
 	if (list_length(run->base_upserts) >= run->opts.batch_size)
 		diffsync_base_flush(run, pair);
@@ -94,22 +85,17 @@ diffsync_base_forget(SyncRun *run, DsPair *pair, Jsonb *key)
 		diffsync_base_flush(run, pair);
 }
 
-/* A jsonb array of the list's jsonb values. */
-static Jsonb *
+/* A jsonb[] datum of the list's jsonb values. */
+static Datum
 list_to_array(List *l)
 {
-	JsonbParseState *st = NULL;
+	Datum	   *elems = palloc(sizeof(Datum) * Max(list_length(l), 1));
+	int			i = 0;
 	ListCell   *lc;
 
-	pushJsonbValue(&st, WJB_BEGIN_ARRAY, NULL);
 	foreach(lc, l)
-	{
-		JsonbValue	v;
-
-		diffsync_jsonb_root(lfirst(lc), &v);
-		pushJsonbValue(&st, WJB_ELEM, &v);
-	}
-	return JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_ARRAY, NULL));
+		elems[i++] = JsonbPGetDatum(lfirst(lc));
+	return PointerGetDatum(construct_array(elems, i, JSONBOID, -1, false, TYPALIGN_INT));
 }
 
 /*
@@ -119,8 +105,8 @@ list_to_array(List *l)
 void
 diffsync_base_flush(SyncRun *run, DsPair *pair)
 {
-	Oid			argtypes[3] = {TEXTOID, TEXTOID, JSONBOID};
-	Datum		args[3];
+	Oid			argtypes[4] = {TEXTOID, TEXTOID, JSONBARRAYOID, JSONBARRAYOID};
+	Datum		args[4];
 
 	if (run->base_upserts == NIL && run->base_deletes == NIL)
 		return;
@@ -131,12 +117,13 @@ diffsync_base_flush(SyncRun *run, DsPair *pair)
 		if (run->base_upsert_plan == NULL)
 			run->base_upsert_plan =
 				SPI_prepare("INSERT INTO " DIFFSYNC_SCHEMA ".engine_base (engine, model, key, state, synced_at) "
-							"SELECT $1, $2, e OPERATOR(pg_catalog.->) 'key', e OPERATOR(pg_catalog.->) 'state', pg_catalog.now() "
-							"FROM pg_catalog.jsonb_array_elements($3) e "
+							"SELECT $1, $2, u.key, u.state, pg_catalog.now() "
+							"FROM ROWS FROM (pg_catalog.unnest($3), pg_catalog.unnest($4)) AS u(key, state) "
 							"ON CONFLICT (engine, model, key) DO UPDATE "
 							"SET state = EXCLUDED.state, synced_at = EXCLUDED.synced_at",
-							3, argtypes);
-		args[2] = JsonbPGetDatum(list_to_array(run->base_upserts));
+							4, argtypes);
+		args[2] = list_to_array(run->base_upserts);
+		args[3] = list_to_array(run->base_states);
 		if (diffsync_owner_execute_plan(run->base_upsert_plan, args, NULL, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "could not write the base state of engine \"%s\"", run->engine);
 	}
@@ -146,13 +133,14 @@ diffsync_base_flush(SyncRun *run, DsPair *pair)
 			run->base_delete_plan =
 				SPI_prepare("DELETE FROM " DIFFSYNC_SCHEMA ".engine_base "
 							"WHERE engine OPERATOR(pg_catalog.=) $1 AND model OPERATOR(pg_catalog.=) $2 "
-							"AND key IN (SELECT e FROM pg_catalog.jsonb_array_elements($3) e)",
+							"AND key OPERATOR(pg_catalog.=) ANY ($3)",
 							3, argtypes);
-		args[2] = JsonbPGetDatum(list_to_array(run->base_deletes));
+		args[2] = list_to_array(run->base_deletes);
 		if (diffsync_owner_execute_plan(run->base_delete_plan, args, NULL, false, 0) != SPI_OK_DELETE)
 			elog(ERROR, "could not delete base state of engine \"%s\"", run->engine);
 	}
 	run->base_upserts = NIL;
+	run->base_states = NIL;
 	run->base_deletes = NIL;
 	MemoryContextReset(run->basecxt);
 }
@@ -165,6 +153,8 @@ static void
 base_populate(SyncRun *run)
 {
 	ListCell   *lc;
+	MemoryContext rowcxt = AllocSetContextCreate(CurrentMemoryContext, "diffsync base row",
+												 ALLOCSET_DEFAULT_SIZES);
 
 	foreach(lc, run->pairs)
 	{
@@ -188,16 +178,21 @@ base_populate(SyncRun *run)
 			for (uint64 i = 0; i < n; i++)
 			{
 				bool		isnull;
+				MemoryContext old = MemoryContextSwitchTo(rowcxt);
 
 				diffsync_base_queue(run, pair,
 									DatumGetJsonbP(SPI_getbinval(batch->vals[i], batch->tupdesc, 1, &isnull)),
 									DatumGetJsonbP(SPI_getbinval(batch->vals[i], batch->tupdesc, 2, &isnull)));
+				MemoryContextSwitchTo(old);
+				MemoryContextReset(rowcxt);
 			}
 			SPI_freetuptable(batch);
 			diffsync_base_flush(run, pair);
+			CHECK_FOR_INTERRUPTS();
 		}
 		SPI_cursor_close(portal);
 	}
+	MemoryContextDelete(rowcxt);
 }
 
 /*

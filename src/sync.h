@@ -40,7 +40,8 @@ typedef struct SyncRun
 	SPIPlanPtr	queue_plan;
 	SPIPlanPtr	base_upsert_plan;
 	SPIPlanPtr	base_delete_plan;
-	List	   *base_upserts;	/* {key, state} objects waiting */
+	List	   *base_upserts;	/* keys whose base state waits to be written */
+	List	   *base_states;	/* ... and those states */
 	List	   *base_deletes;	/* keys waiting */
 	MemoryContext basecxt;
 	List	   *pending_queue;	/* conflicts of the current key to queue */

@@ -488,11 +488,13 @@ diffsync_diff_sql(DsPair *pair, DsRunOptions *opts, bool all_rows,
 					 "SELECT CASE WHEN s.\"__ds_p\" THEN %s ELSE %s END, "
 					 "CASE WHEN s.\"__ds_p\" THEN %s END, "
 					 "CASE WHEN t.\"__ds_p\" THEN %s END, "
-					 "s.\"__ds_ts\", t.\"__ds_ts\", %s%s%s",
+					 "%s, %s, %s%s%s",
 					 diffsync_jsonb_object_sql(sfields, pair->nids, "s"),
 					 diffsync_jsonb_object_sql(sfields, pair->nids, "t"),
 					 diffsync_jsonb_object_sql(sfields, pair->nids + pair->nattrs, "s"),
 					 diffsync_jsonb_object_sql(sfields, pair->nids + pair->nattrs, "t"),
+					 diffsync_adapter_ts_expr(pair->src, "s.\"__ds_ts\""),
+					 diffsync_adapter_ts_expr(pair->dst, "t.\"__ds_ts\""),
 					 distinct.data,
 					 opts->base_sql ? psprintf(", %s", opts->base_sql) :
 					 base_engine ? psprintf(", (SELECT b.state FROM " DIFFSYNC_SCHEMA ".engine_base b"
