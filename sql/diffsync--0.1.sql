@@ -706,3 +706,8 @@ AS 'MODULE_PATHNAME', 'diffsync_detach'
 LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION @extschema@.detach(pg_catalog.text) IS
 'remove the live triggers of an engine';
+
+COMMENT ON SEQUENCE @extschema@.sync_id_seq IS 'numbers sync runs (diffsync.syncs.sync_id)';
+COMMENT ON SEQUENCE @extschema@.conflicts_conflict_id_seq IS 'numbers queued conflicts';
+COMMENT ON SEQUENCE @extschema@.history_change_id_seq IS 'numbers versions (diffsync.history.change_id)';
+COMMENT ON SEQUENCE @extschema@.commit_seq IS 'numbers transactions that wrote history, in commit order';
