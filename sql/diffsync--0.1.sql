@@ -115,7 +115,7 @@ COMMENT ON TABLE @extschema@.engine IS
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.engine', '');
 
 CREATE TABLE @extschema@.engine_base (
-    engine      pg_catalog.text NOT NULL REFERENCES @extschema@.engine (name) ON DELETE CASCADE,
+    engine      pg_catalog.text NOT NULL,   -- no foreign key: drop_engine deletes its rows
     model       pg_catalog.text NOT NULL,
     key         pg_catalog.jsonb NOT NULL,
     state       pg_catalog.jsonb NOT NULL,

@@ -267,6 +267,8 @@ diffsync_writer_create(DsPair *pair, bool to_source, DsRunOptions *opts,
 	for (int op = 0; op < 3; op++)
 		w->cxt[op] = AllocSetContextCreate(CurrentMemoryContext, "diffsync writer",
 										   ALLOCSET_DEFAULT_SIZES);
+	w->flushcxt = AllocSetContextCreate(CurrentMemoryContext, "diffsync writer flush",
+										ALLOCSET_DEFAULT_SIZES);
 	return w;
 }
 
@@ -589,10 +591,18 @@ diffsync_writer_flush(DsWriter *w, DsWriteOp op)
 {
 	List	   *rows = w->pending[op];
 	ErrorData  *edata;
+	MemoryContext oldcxt;
 
 	if (rows == NIL)
 		return;
 	CHECK_FOR_INTERRUPTS();
+
+	/*
+	 * Everything a flush builds (the batch array, history entries, patches)
+	 * goes in a context reset afterwards: SPI leaves its long-lived procedure
+	 * context current, where it would pile up until the sync ends.
+	 */
+	oldcxt = MemoryContextSwitchTo(w->flushcxt);
 	if (w->dry_run)
 		w->written[op] += list_length(rows);
 	else if (!w->continue_on_failure)
@@ -612,6 +622,8 @@ diffsync_writer_flush(DsWriter *w, DsWriteOp op)
 			}
 		}
 	}
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextReset(w->flushcxt);
 	w->pending[op] = NIL;
 	MemoryContextReset(w->cxt[op]);
 }

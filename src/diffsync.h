@@ -268,6 +268,7 @@ extern List *diffsync_build_pairs(const char *source, const char *target,
 extern char *diffsync_diff_sql(DsPair *pair, DsRunOptions *opts, bool all_rows,
 							   const char *base_engine);
 extern void diffsync_check_pair(DsPair *pair, DsRunOptions *opts);
+extern char *diffsync_equal_rows_sql(DsPair *pair, DsRunOptions *opts);
 extern void diffsync_check_key(DsPair *pair, DsDiffRow *row);
 extern void diffsync_read_diff_row(HeapTuple tup, TupleDesc desc, DsDiffRow *row);
 extern char *diffsync_model_where(DsPair *pair, DsRunOptions *opts, bool source);
@@ -329,6 +330,7 @@ typedef struct DsWriter
 	DsWriteFailureFn on_failure;
 	void	   *failure_arg;
 	MemoryContext cxt[3];		/* hold pending rows, per operation */
+	MemoryContext flushcxt;		/* what one flush builds */
 } DsWriter;
 
 /* in apply.c */

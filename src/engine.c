@@ -59,6 +59,9 @@ diffsync_base_queue(SyncRun *run, DsPair *pair, Jsonb *key, Jsonb *state)
 
 	if (!run->use_base || run->opts.dry_run)
 		return;
+	/* a first sync records every key once, at the end (base_populate) */
+	if (run->base_empty && !run->base_plain_insert)
+		return;
 	old = MemoryContextSwitchTo(base_context(run));
 	run->base_upserts = lappend(run->base_upserts, jsonb_copy_in(run->basecxt, key));
 	run->base_states = lappend(run->base_states, jsonb_copy_in(run->basecxt, state));
@@ -112,7 +115,21 @@ diffsync_base_flush(SyncRun *run, DsPair *pair)
 		return;
 	args[0] = CStringGetTextDatum(run->engine);
 	args[1] = CStringGetTextDatum(pair->model);
-	if (run->base_upserts != NIL)
+	if (run->base_upserts != NIL && run->base_plain_insert)
+	{
+		/* a first sync: every key is new, no conflict to handle */
+		if (run->base_insert_plan == NULL)
+			run->base_insert_plan =
+				SPI_prepare("INSERT INTO " DIFFSYNC_SCHEMA ".engine_base (engine, model, key, state, synced_at) "
+							"SELECT $1, $2, u.key, u.state, pg_catalog.now() "
+							"FROM ROWS FROM (pg_catalog.unnest($3), pg_catalog.unnest($4)) AS u(key, state)",
+							4, argtypes);
+		args[2] = list_to_array(run->base_upserts);
+		args[3] = list_to_array(run->base_states);
+		if (diffsync_owner_execute_plan(run->base_insert_plan, args, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not write the base state of engine \"%s\"", run->engine);
+	}
+	else if (run->base_upserts != NIL)
 	{
 		if (run->base_upsert_plan == NULL)
 			run->base_upsert_plan =
@@ -156,12 +173,11 @@ base_populate(SyncRun *run)
 	MemoryContext rowcxt = AllocSetContextCreate(CurrentMemoryContext, "diffsync base row",
 												 ALLOCSET_DEFAULT_SIZES);
 
+	run->base_plain_insert = true;
 	foreach(lc, run->pairs)
 	{
 		DsPair	   *pair = lfirst(lc);
-		char	   *sql = psprintf("SELECT d.key, d.src FROM (%s) d(key, src, dst, src_ts, dst_ts, changed) "
-								   "WHERE d.src IS NOT NULL AND d.dst IS NOT NULL AND NOT d.changed",
-								   diffsync_diff_sql(pair, &run->opts, true, NULL));
+		char	   *sql = diffsync_equal_rows_sql(pair, &run->opts);
 		Portal		portal = SPI_cursor_open_with_args(NULL, sql, 0, NULL, NULL, NULL, false, 0);
 
 		/* the user's rows are read as the caller; base rows written as the owner */
@@ -170,7 +186,7 @@ base_populate(SyncRun *run)
 			SPITupleTable *batch;
 			uint64		n;
 
-			SPI_cursor_fetch(portal, true, run->opts.batch_size);
+			SPI_cursor_fetch(portal, true, Max(run->opts.batch_size, 5000));
 			batch = SPI_tuptable;
 			n = SPI_processed;
 			if (n == 0)
@@ -192,6 +208,7 @@ base_populate(SyncRun *run)
 		}
 		SPI_cursor_close(portal);
 	}
+	run->base_plain_insert = false;
 	MemoryContextDelete(rowcxt);
 }
 
@@ -310,6 +327,9 @@ diffsync_drop_engine(PG_FUNCTION_ARGS)
 	}
 	/* an attached engine is detached first: its triggers would outlive it */
 	(void) diffsync_drop_engine_triggers(name);
+	if (diffsync_owner_execute("DELETE FROM " DIFFSYNC_SCHEMA ".engine_base WHERE engine OPERATOR(pg_catalog.=) $1",
+							   1, argtypes, args, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "could not delete the base state of engine \"%s\"", name);
 	if (diffsync_owner_execute("DELETE FROM " DIFFSYNC_SCHEMA ".engine WHERE name OPERATOR(pg_catalog.=) $1",
 							   1, argtypes, args, NULL, false, 0) != SPI_OK_DELETE)
 		elog(ERROR, "could not delete from the engine catalog");
@@ -377,6 +397,7 @@ diffsync_sync_engine(PG_FUNCTION_ARGS)
 		rc = diffsync_owner_execute("SELECT 1 FROM " DIFFSYNC_SCHEMA ".engine_base WHERE engine OPERATOR(pg_catalog.=) $1 LIMIT 1",
 									1, argtypes, args, NULL, false, 1);
 		base_empty = (rc == SPI_OK_SELECT && SPI_processed == 0);
+		run.base_empty = base_empty;
 	}
 
 	run.sync_id = diffsync_next_sync_id();

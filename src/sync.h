@@ -39,6 +39,9 @@ typedef struct SyncRun
 	DsWriter  **wdst;
 	SPIPlanPtr	queue_plan;
 	SPIPlanPtr	base_upsert_plan;
+	SPIPlanPtr	base_insert_plan;
+	bool		base_empty;		/* first sync of an engine: base written at the end */
+	bool		base_plain_insert;	/* writing that first base */
 	SPIPlanPtr	base_delete_plan;
 	List	   *base_upserts;	/* keys whose base state waits to be written */
 	List	   *base_states;	/* ... and those states */

@@ -513,6 +513,35 @@ diffsync_diff_sql(DsPair *pair, DsRunOptions *opts, bool all_rows,
 }
 
 /*
+ * diffsync_equal_rows_sql
+ *		The statement returning (key, source row) of every key present and
+ *		equal on both sides: an inner join on the identifiers keeping rows
+ *		whose attributes are not distinct, building jsonb only for them.
+ */
+char *
+diffsync_equal_rows_sql(DsPair *pair, DsRunOptions *opts)
+{
+	StringInfoData from;
+	StringInfoData distinct;
+	DsField   **sfields = palloc(sizeof(DsField *) * (pair->nids + pair->nattrs));
+	char	   *sql;
+
+	for (int i = 0; i < pair->nids; i++)
+		sfields[i] = pair->sids[i];
+	for (int i = 0; i < pair->nattrs; i++)
+		sfields[pair->nids + i] = pair->sattrs[i];
+	initStringInfo(&from);
+	initStringInfo(&distinct);
+	diff_from_sql(pair, opts, &from, &distinct);
+	/* the FULL JOIN of diff_from_sql, as an inner join */
+	sql = psprintf("SELECT %s, %s%s WHERE s.\"__ds_p\" AND t.\"__ds_p\" AND NOT (%s)",
+				   diffsync_jsonb_object_sql(sfields, pair->nids, "s"),
+				   diffsync_jsonb_object_sql(sfields, pair->nids + pair->nattrs, "s"),
+				   from.data, distinct.data);
+	return sql;
+}
+
+/*
  * The statement counting, for a pair, rows only in source, only in target,
  * in both and changed, in both and unchanged, and rows with a NULL
  * identifier.

@@ -95,6 +95,20 @@ CREATE TABLE bench.timings (
     verified    boolean             /* NULL: nothing to verify */
 );
 
+/* When the installed library changed (it must not change during a run). */
+CREATE FUNCTION bench.library_mtime()
+RETURNS timestamptz
+LANGUAGE plpgsql VOLATILE
+AS $$
+BEGIN
+    RETURN (pg_catalog.pg_stat_file((SELECT setting FROM pg_catalog.pg_config WHERE name = 'PKGLIBDIR')
+                                     || '/diffsync.so')).modification;
+EXCEPTION WHEN OTHERS THEN
+    RETURN NULL;
+END
+$$;
+CREATE TABLE bench.library AS SELECT bench.library_mtime() AS mtime;
+
 /* Phases that failed. */
 CREATE TABLE bench.errors (
     rep         int NOT NULL,
@@ -519,6 +533,12 @@ WHERE name IN ('shared_buffers', 'work_mem', 'jit', 'track_commit_timestamp', 'f
                'synchronous_commit', 'max_parallel_workers_per_gather') \gset
 \echo :settings
 \echo 'sync options:' :'sync_options'
+SELECT CASE WHEN mtime IS DISTINCT FROM bench.library_mtime()
+            THEN 'WARNING: diffsync.so was reinstalled during the run (' || mtime || ' -> '
+                 || bench.library_mtime() || '): the figures mix two builds'
+            ELSE 'diffsync.so installed ' || mtime END AS library
+FROM bench.library \gset
+\echo :library
 
 CREATE TEMP VIEW med AS
 SELECT section, contender,
