@@ -153,6 +153,33 @@ diffsync_check_write_privilege(DsAdapter *a)
 }
 
 /*
+ * diffsync_writer_key_filter
+ *		" AND r.col = ANY (ARRAY(<keys>))" for each identifier read from a
+ *		plain column, where keys_fmt is a query of the batch with one %s for
+ *		the field.  Redundant with the join, but a condition on the relation
+ *		alone: a local table can use its index, and postgres_fdw sends it to
+ *		the remote server, which then locks and returns only the batch's rows
+ *		instead of the whole table.
+ */
+char *
+diffsync_writer_key_filter(DsWriter *w, const char *keys_fmt)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int i = 0; i < w->pair->nids; i++)
+	{
+		if (w->ids[i]->column == NULL || strncmp(w->ids[i]->read_sql, "r.", 2) != 0)
+			continue;
+		appendStringInfo(&buf, " AND %s OPERATOR(pg_catalog.=) ANY (ARRAY(",
+						 w->ids[i]->read_sql);
+		appendStringInfo(&buf, keys_fmt, quote_identifier(w->ids[i]->name));
+		appendStringInfoString(&buf, "))");
+	}
+	return buf.data;
+}
+
+/*
  * diffsync_writer_check
  *		Error unless the adapter can perform op: every field it must write
  *		needs a column.
@@ -223,12 +250,16 @@ writer_plan(DsWriter *w, DsWriteOp op)
 			for (int i = 0; i < w->nattrs; i++)
 				appendStringInfo(&sql, "%s%s = w.\"__w_%d\"", i ? ", " : "",
 								 quote_identifier(w->attrs[i]->column), i);
-			appendStringInfo(&sql, " FROM (%s) w WHERE %s", inner.data,
-							 diffsync_writer_match_sql(w, "w"));
+			appendStringInfo(&sql, " FROM (%s) w WHERE %s%s", inner.data,
+							 diffsync_writer_match_sql(w, "w"),
+							 diffsync_writer_key_filter(w, psprintf("SELECT m.%%s FROM pg_catalog.jsonb_to_recordset($1) AS m(%s)",
+																	writer_coldefs(w, false))));
 			break;
 		case DS_WRITE_DELETE:
-			appendStringInfo(&sql, "DELETE FROM %s r USING pg_catalog.jsonb_to_recordset($1) AS m(%s) WHERE %s",
-							 w->a->relname, writer_coldefs(w, false), diffsync_writer_match_sql(w, "m"));
+			appendStringInfo(&sql, "DELETE FROM %s r USING pg_catalog.jsonb_to_recordset($1) AS m(%s) WHERE %s%s",
+							 w->a->relname, writer_coldefs(w, false), diffsync_writer_match_sql(w, "m"),
+							 diffsync_writer_key_filter(w, psprintf("SELECT m.%%s FROM pg_catalog.jsonb_to_recordset($1) AS m(%s)",
+																	writer_coldefs(w, false))));
 			break;
 	}
 	plan = SPI_prepare(sql.data, 1, argtypes);

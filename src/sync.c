@@ -28,6 +28,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -840,12 +841,19 @@ check_timestamps(SyncRun *run)
 
 		for (int i = 0; i < 2; i++)
 		{
+			if (sides[i]->ts_sql == NULL && sides[i]->relkind == RELKIND_FOREIGN_TABLE)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("strategy \"%s\" needs the last-update time of adapter \"%s\"",
+								strategy_names[run->strategy], sides[i]->name),
+						 errdetail("%s is a foreign table.", sides[i]->relname),
+						 errhint("Commit timestamps of the remote server are not visible through a foreign table: recreate the adapter with updated_at => 'a timestamp column the remote server keeps current'.")));
 			if (sides[i]->ts_sql == NULL)
 				ereport(ERROR,
 						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 						 errmsg("strategy \"%s\" needs the last-update time of adapter \"%s\"",
 								strategy_names[run->strategy], sides[i]->name),
-						 errdetail("Relation %s has no commit timestamps diffsync can read (views and foreign tables do not).",
+						 errdetail("Relation %s has no commit timestamps diffsync can read (views do not).",
 								   sides[i]->relname),
 						 errhint("Recreate the adapter with updated_at => 'a timestamp column'.")));
 			if (sides[i]->ts_is_commit)

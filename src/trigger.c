@@ -442,22 +442,25 @@ live_fast_path(SyncRun *run, DsPair *pair, bool has_new, bool has_old)
 	diffsync_applying_push(run->engine);
 	PG_TRY();
 	{
+		/* key filters on the written relation alone (see diffsync_writer_key_filter) */
+		char	   *old_keys = diffsync_writer_key_filter(w, psprintf("SELECT o.%%s FROM (%s) o", o_rows));
+		char	   *new_keys = diffsync_writer_key_filter(w, psprintf("SELECT o.%%s FROM (%s) o", n_rows));
 		char	   *del = has_old ?
-			psprintf("DELETE FROM %s r USING (%s) m WHERE %s AND NOT EXISTS "
+			psprintf("DELETE FROM %s r USING (%s) m WHERE %s%s AND NOT EXISTS "
 					 "(SELECT 1 FROM (%s) n WHERE %s)%s",
-					 w->a->relname, o_rows, diffsync_writer_match_sql(w, "m"),
+					 w->a->relname, o_rows, diffsync_writer_match_sql(w, "m"), old_keys,
 					 has_new ? n_rows : diffsync_adapter_select_from(live, TRIGGER_OLD, "false", false),
 					 keys.data, history ? psprintf(" RETURNING %s AS key", wkey) : "") : NULL;
 		char	   *upd = (has_new && w->nattrs > 0) ?
-			psprintf("UPDATE %s r SET %s FROM (%s) w WHERE %s AND ROW(%s) IS DISTINCT FROM ROW(%s)%s",
+			psprintf("UPDATE %s r SET %s FROM (%s) w WHERE %s%s AND ROW(%s) IS DISTINCT FROM ROW(%s)%s",
 					 w->a->relname, sets.data, inner.data,
-					 diffsync_writer_match_sql(w, "w"), cur.data, newv.data,
+					 diffsync_writer_match_sql(w, "w"), new_keys, cur.data, newv.data,
 					 history ? psprintf(" RETURNING %s AS key", wkey) : "") : NULL;
 		char	   *ins = has_new ?
 			psprintf("INSERT INTO %s AS r (%s) SELECT %s FROM (%s) w WHERE NOT EXISTS "
-					 "(SELECT 1 FROM %s r WHERE %s)%s",
+					 "(SELECT 1 FROM %s r WHERE %s%s)%s",
 					 w->a->relname, cols.data, vals.data, inner.data,
-					 w->a->relname, diffsync_writer_match_sql(w, "w"),
+					 w->a->relname, diffsync_writer_match_sql(w, "w"), new_keys,
 					 history ? psprintf(" RETURNING %s AS key", wkey) : "") : NULL;
 
 		if (history)
