@@ -108,7 +108,8 @@ CREATE TABLE @extschema@.engine (
     options     pg_catalog.jsonb NOT NULL DEFAULT '{}',
     owner       pg_catalog.regrole NOT NULL,
     created_at  pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    last_sync_id pg_catalog.int8
+    last_sync_id pg_catalog.int8,
+    watermark   pg_catalog.timestamptz  -- start of the last sync: older changes are reconciled
 );
 COMMENT ON TABLE @extschema@.engine IS
 'named, persisted sync configurations (source and target adapter, direction, strategy, options)';

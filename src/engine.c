@@ -337,6 +337,27 @@ diffsync_drop_engine(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+/*
+ * Does every adapter of the run take its last-update time from commit
+ * timestamps?  Only those are comparable with the watermark (the server's
+ * own clock at the start of a sync); an updated_at column may be set by
+ * the application or another server's clock.
+ */
+static bool
+all_commit_timestamped(SyncRun *run)
+{
+	ListCell   *lc;
+
+	foreach(lc, run->pairs)
+	{
+		DsPair	   *p = lfirst(lc);
+
+		if (!p->src->ts_is_commit || !p->dst->ts_is_commit)
+			return false;
+	}
+	return true;
+}
+
 PG_FUNCTION_INFO_V1(diffsync_sync_engine);
 
 /*
@@ -354,6 +375,8 @@ diffsync_sync_engine(PG_FUNCTION_ARGS)
 	int			rc;
 	bool		isnull;
 	bool		base_empty = false;
+	bool		watermark_null = true;
+	bool		lazy = false;
 	Jsonb	   *result;
 	MemoryContext caller = CurrentMemoryContext;
 
@@ -366,7 +389,7 @@ diffsync_sync_engine(PG_FUNCTION_ARGS)
 
 	/* lock the engine: syncs of one engine run one at a time */
 	rc = diffsync_owner_execute("SELECT source, target, direction, strategy, "
-								"options OPERATOR(pg_catalog.||) $2 "
+								"options OPERATOR(pg_catalog.||) $2, watermark "
 								"FROM " DIFFSYNC_SCHEMA ".engine WHERE name OPERATOR(pg_catalog.=) $1 FOR UPDATE",
 								2, argtypes, args, NULL, false, 1);
 	if (rc != SPI_OK_SELECT)
@@ -388,16 +411,34 @@ diffsync_sync_engine(PG_FUNCTION_ARGS)
 		diffsync_parse_run_options(DatumGetJsonbPCopy(SPI_getbinval(tup, desc, 5, &isnull)),
 								   &run.opts, "sync_engine", true);
 		run.use_base = (run.dir == DS_BIDIRECTIONAL);
+		{
+			Datum		wm = SPI_getbinval(tup, desc, 6, &isnull);
+
+			watermark_null = isnull;
+			if (!isnull)
+				run.watermark = DatumGetTimestampTz(wm);
+		}
 		diffsync_sync_prepare(&run);
 		MemoryContextSwitchTo(spi);
 	}
 
 	if (run.use_base)
 	{
-		rc = diffsync_owner_execute("SELECT 1 FROM " DIFFSYNC_SCHEMA ".engine_base WHERE engine OPERATOR(pg_catalog.=) $1 LIMIT 1",
-									1, argtypes, args, NULL, false, 1);
-		base_empty = (rc == SPI_OK_SELECT && SPI_processed == 0);
-		run.base_empty = base_empty;
+		/*
+		 * With commit timestamps on every adapter, keys the engine never
+		 * wrote need no base row (see watermark_base in sync.c): the first
+		 * sync then records none for them, and later syncs compare against
+		 * the watermark.  Otherwise the first sync records every key.
+		 */
+		lazy = all_commit_timestamped(&run);
+		run.has_watermark = lazy && !watermark_null;
+		if (!lazy)
+		{
+			rc = diffsync_owner_execute("SELECT 1 FROM " DIFFSYNC_SCHEMA ".engine_base WHERE engine OPERATOR(pg_catalog.=) $1 LIMIT 1",
+										1, argtypes, args, NULL, false, 1);
+			base_empty = (rc == SPI_OK_SELECT && SPI_processed == 0);
+			run.base_empty = base_empty;
+		}
 	}
 
 	run.sync_id = diffsync_next_sync_id();
@@ -413,7 +454,14 @@ diffsync_sync_engine(PG_FUNCTION_ARGS)
 
 		a2[0] = args[0];
 		a2[1] = Int64GetDatum(run.sync_id);
-		if (diffsync_owner_execute("UPDATE " DIFFSYNC_SCHEMA ".engine SET last_sync_id = $2 WHERE name OPERATOR(pg_catalog.=) $1",
+		/*
+		 * The watermark is the start of this transaction: every change
+		 * committed before it was visible to this sync.
+		 */
+		if (diffsync_owner_execute(run.opts.dry_run ?
+								   "UPDATE " DIFFSYNC_SCHEMA ".engine SET last_sync_id = $2 WHERE name OPERATOR(pg_catalog.=) $1" :
+								   "UPDATE " DIFFSYNC_SCHEMA ".engine SET last_sync_id = $2, watermark = pg_catalog.now() "
+								   "WHERE name OPERATOR(pg_catalog.=) $1",
 								   2, t2, a2, NULL, false, 0) != SPI_OK_UPDATE)
 			elog(ERROR, "could not update the engine catalog");
 	}

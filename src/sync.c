@@ -784,10 +784,45 @@ sync_matched(SyncRun *run, DsPair *pair, DsDiffRow *row)
  *		Decide and queue the writes for one differing key of the current
  *		level.
  */
+/* Has this side's row changed since the engine's last sync (NULL time: maybe)? */
+static bool
+changed_since_watermark(SyncRun *run, bool ts_null, TimestampTz ts)
+{
+	return ts_null || ts > run->watermark;
+}
+
+/*
+ * A key with no base row in an engine that has synced before: the base is
+ * what both sides held at the last sync.  A side whose row was last updated
+ * before that sync still holds it, so its row is the base; when both sides
+ * changed (or a time is unknown) there is no base and the strategy decides.
+ * This is why an engine needs no base row for the keys it never wrote.
+ */
+static void
+watermark_base(SyncRun *run, DsDiffRow *row)
+{
+	bool		s_changed = row->src && changed_since_watermark(run, row->src_ts_null, row->src_ts);
+	bool		t_changed = row->dst && changed_since_watermark(run, row->dst_ts_null, row->dst_ts);
+
+	if (row->src && row->dst)
+	{
+		if (!s_changed && t_changed)
+			row->base = row->src;
+		else if (s_changed && !t_changed)
+			row->base = row->dst;
+	}
+	else if (row->src && !s_changed)
+		row->base = row->src;	/* existed then: the target deleted it since */
+	else if (row->dst && !t_changed)
+		row->base = row->dst;
+}
+
 void
 diffsync_sync_row(SyncRun *run, DsPair *pair, DsDiffRow *row)
 {
 	diffsync_check_key(pair, row);
+	if (row->base == NULL && run->has_watermark)
+		watermark_base(run, row);
 	if (row->src == NULL || row->dst == NULL)
 		sync_unmatched(run, pair, row);
 	else

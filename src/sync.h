@@ -41,6 +41,8 @@ typedef struct SyncRun
 	SPIPlanPtr	base_upsert_plan;
 	SPIPlanPtr	base_insert_plan;
 	bool		base_empty;		/* first sync of an engine: base written at the end */
+	bool		has_watermark;	/* keys without a base: decide by last-update times */
+	TimestampTz watermark;		/* ... against the start of the engine's last sync */
 	bool		base_plain_insert;	/* writing that first base */
 	SPIPlanPtr	base_delete_plan;
 	List	   *base_upserts;	/* keys whose base state waits to be written */
