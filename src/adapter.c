@@ -428,6 +428,16 @@ adapter_build(const char *name, Oid relid, const char *model, List *ids,
 					(errcode(ERRCODE_UNDEFINED_COLUMN),
 					 errmsg("updated_at column \"%s\" of adapter \"%s\" does not exist in %s",
 							updated_at, name, a->relname)));
+		{
+			Oid			t = get_atttype(relid, attnum);
+
+			if (t != TIMESTAMPTZOID && t != TIMESTAMPOID && t != DATEOID)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATATYPE_MISMATCH),
+						 errmsg("updated_at column \"%s\" of adapter \"%s\" has type %s",
+								updated_at, name, format_type_be(t)),
+						 errhint("The last-update time must be a timestamptz, timestamp or date column.")));
+		}
 		a->ts_sql = psprintf("r.%s", quote_identifier(updated_at));
 	}
 	else if (a->relkind == RELKIND_RELATION || a->relkind == RELKIND_PARTITIONED_TABLE ||
@@ -926,6 +936,10 @@ diffsync_create_adapter(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("name, relation and identifiers of an adapter must not be NULL")));
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	if (name[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("adapter name must not be empty")));
 	relid = PG_GETARG_OID(1);
 	ids = adapter_text_array(PG_GETARG_DATUM(2), "identifiers", name);
 	columns = PG_ARGISNULL(4) ? DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")))

@@ -395,6 +395,9 @@ extern void diffsync_change_notify(DsRunOptions *opts, const char *engine,
 								   Jsonb *key, const char *action,
 								   int64 change_id, int64 rows);
 
+/* in sync.c */
+extern Oid	diffsync_lookup_function(const char *name);
+
 /* in jsonb_diff.c */
 extern Jsonb *diffsync_diff_values(const JsonbValue *a, const JsonbValue *b);
 

@@ -268,6 +268,10 @@ diffsync_create_engine(PG_FUNCTION_ARGS)
 	Datum		args[7];
 	int			rc;
 
+	if (name[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("engine name must not be empty")));
 	memset(&run, 0, sizeof(run));
 	run.source = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	run.target = text_to_cstring(PG_GETARG_TEXT_PP(2));

@@ -155,6 +155,24 @@ merge_diff_check(const JsonbValue *v, DsPath *path)
 }
 
 /*
+ * Might members s and t differ?  Byte-identical values do not; two objects
+ * are diffed member by member by the caller instead of being compared whole
+ * first (comparing at every level would cost depth x size); anything else
+ * is compared.
+ */
+static bool
+merge_diff_differs(const JsonbValue *s, const JsonbValue *t)
+{
+	if (s->type == jbvBinary && t->type == jbvBinary &&
+		s->val.binary.len == t->val.binary.len &&
+		memcmp(s->val.binary.data, t->val.binary.data, s->val.binary.len) == 0)
+		return false;
+	if (diffsync_value_kind(s) == DS_KIND_OBJECT && diffsync_value_kind(t) == DS_KIND_OBJECT)
+		return true;
+	return !diffsync_values_equal(s, t);
+}
+
+/*
  * Push the merge patch that turns object s into object t.
  */
 static JsonbValue *
@@ -190,7 +208,8 @@ merge_diff_objects(JsonbParseState **st, const JsonbValue *s,
 			i++;
 			continue;
 		}
-		if (cmp > 0 || !diffsync_values_equal(&sv[i], &tv[j]))
+		CHECK_FOR_INTERRUPTS();
+		if (cmp > 0 || merge_diff_differs(&sv[i], &tv[j]))
 		{
 			diffsync_path_push_key(path, tk[j].val.string.val, tk[j].val.string.len);
 			pushJsonbValue(st, WJB_KEY, &tk[j]);
@@ -291,9 +310,7 @@ static bool m3_push(Merge3Context *ctx, JsonbParseState **st,
 static void
 m3_lookup_resolver(Merge3Context *ctx, const char *name)
 {
-	Oid			argtypes[1] = {JSONBOID};
-	List	   *names = stringToQualifiedNameList(name);
-	Oid			fn = LookupFuncName(names, 1, argtypes, true);
+	Oid			fn = diffsync_lookup_function(name);
 	AclResult	aclresult;
 
 	if (!OidIsValid(fn))
@@ -924,7 +941,11 @@ diffsync_jsonb_merge3(PG_FUNCTION_ARGS)
 		Jsonb	   *wrapped = JsonbValueToJsonb(res);
 		JsonbValue *elem = getIthJsonbValueFromContainer(&wrapped->root, 0);
 
-		merged = *elem;
+		/* a resolver may remove the whole document: merged is then null */
+		if (elem)
+			merged = *elem;
+		else
+			merged.type = jbvNull;
 	}
 	diffsync_jsonb_root(JsonbValueToJsonb(pushJsonbValue(&ctx.conflicts, WJB_END_ARRAY, NULL)),
 						&conflicts);

@@ -107,6 +107,32 @@ diffsync_strategy_name(DsStrategy s)
 }
 
 /*
+ * diffsync_lookup_function
+ *		The function name(jsonb), or InvalidOid when there is none; a name
+ *		that does not even parse as a function name counts as none.
+ */
+Oid
+diffsync_lookup_function(const char *name)
+{
+	Oid			argtypes[1] = {JSONBOID};
+	Oid			fn = InvalidOid;
+	MemoryContext oldcxt = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		fn = LookupFuncName(stringToQualifiedNameList(name), 1, argtypes, true);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(oldcxt);
+		FlushErrorState();
+		fn = InvalidOid;
+	}
+	PG_END_TRY();
+	return fn;
+}
+
+/*
  * diffsync_lookup_resolver
  *		Find resolver function name(jsonb) RETURNS jsonb that the caller may
  *		execute, and set up finfo to call it.
@@ -114,8 +140,7 @@ diffsync_strategy_name(DsStrategy s)
 void
 diffsync_lookup_resolver(const char *name, FmgrInfo *finfo)
 {
-	Oid			argtypes[1] = {JSONBOID};
-	Oid			fn = LookupFuncName(stringToQualifiedNameList(name), 1, argtypes, true);
+	Oid			fn = diffsync_lookup_function(name);
 	AclResult	aclresult;
 
 	if (!OidIsValid(fn))

@@ -25,6 +25,7 @@
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/numeric.h"
 #include "utils/typcache.h"
 
 #include "diffsync.h"
@@ -55,7 +56,13 @@ int_option(const JsonbValue *v, const char *fn, const char *name, int min)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s option \"%s\" must be a number", fn, name)));
-	n = DatumGetInt64(DirectFunctionCall1(numeric_int8, NumericGetDatum(v->val.numeric)));
+	{
+		bool		overflow = false;
+
+		n = numeric_int4_opt_error(v->val.numeric, &overflow);
+		if (overflow)
+			n = -1;				/* out of any range: reported below */
+	}
 	if (n < min || n > PG_INT32_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -399,6 +406,13 @@ compare_sql(DsField *f, const char *alias, DsRunOptions *opts, bool is_path)
 		return psprintf("(%s OPERATOR(pg_catalog.#>) %s::pg_catalog.text[])", col,
 						quote_literal_cstr(arr.data));
 	}
+	/*
+	 * A jsonb field's SQL NULL and JSON null are one model value (model rows
+	 * show both as null, and writes store null as SQL NULL), so they compare
+	 * equal; otherwise a sync could never converge on them.
+	 */
+	if (f->type == JSONBOID)
+		return psprintf("COALESCE(%s, 'null'::pg_catalog.jsonb)", col);
 	/* types without an equality operator (json, xml, point) compare as text */
 	if (!OidIsValid(tc->eq_opr))
 		return psprintf("%s::pg_catalog.text", col);
