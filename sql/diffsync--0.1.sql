@@ -404,10 +404,12 @@ COMMENT ON FUNCTION @extschema@.commit_log_stamp() IS
 
 REVOKE ALL ON FUNCTION @extschema@.commit_log_stamp() FROM PUBLIC;
 
+-- only new transactions: rows a restore loads carry their number already
 CREATE CONSTRAINT TRIGGER commit_log_stamp
 AFTER INSERT ON @extschema@.commit_log
 DEFERRABLE INITIALLY DEFERRED
-FOR EACH ROW EXECUTE FUNCTION @extschema@.commit_log_stamp();
+FOR EACH ROW WHEN (NEW.commit_seq IS NULL)
+EXECUTE FUNCTION @extschema@.commit_log_stamp();
 
 GRANT SELECT ON @extschema@.history, @extschema@.commit_log TO PUBLIC;
 

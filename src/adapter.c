@@ -37,6 +37,7 @@
 #include "parser/parser.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
@@ -721,7 +722,12 @@ diffsync_adapter_ts_expr(DsAdapter *a, const char *col)
 	if (a->ts_sql == NULL)
 		return "NULL::pg_catalog.timestamptz";
 	if (a->ts_is_commit)
+	{
+		/* unknown without track_commit_timestamp: only strategies that need it fail */
+		if (strcmp(GetConfigOption("track_commit_timestamp", false, false), "on") != 0)
+			return "NULL::pg_catalog.timestamptz";
 		return psprintf("pg_catalog.pg_xact_commit_timestamp(%s)", col);
+	}
 	return psprintf("(%s)::pg_catalog.timestamptz", col);
 }
 

@@ -344,6 +344,7 @@ diffsync_history_insert(DsAdapter *a, DsField **ids, int nids, List *entries,
 {
 	JsonbParseState *st = NULL;
 	ListCell   *lc;
+	MemoryContext mycxt = CurrentMemoryContext;
 	Oid			argtypes[5] = {TEXTOID, JSONBOID, INT8OID, TEXTOID, TEXTOID};
 	Datum		args[5];
 	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
@@ -402,6 +403,7 @@ diffsync_history_insert(DsAdapter *a, DsField **ids, int nids, List *entries,
 	nulls[4] = h->message ? ' ' : 'n';
 	if (diffsync_owner_execute_plan(*plan, args, nulls, false, 0) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not record history of adapter \"%s\"", a->name);
+	MemoryContextSwitchTo(mycxt);
 	n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
 	if (n > 0)
 	{
@@ -546,6 +548,7 @@ writer_execute(DsWriter *w, DsWriteOp op, List *rows)
 	ListCell   *lc;
 	Datum		args[1];
 	int			rc;
+	MemoryContext mycxt = CurrentMemoryContext;
 	int			expected = (op == DS_WRITE_INSERT) ? SPI_OK_INSERT :
 		(op == DS_WRITE_UPDATE) ? SPI_OK_UPDATE : SPI_OK_DELETE;
 
@@ -574,6 +577,8 @@ writer_execute(DsWriter *w, DsWriteOp op, List *rows)
 		elog(ERROR, "%s through adapter \"%s\" failed: %s", write_op_names[op],
 			 w->a->name, SPI_result_code_string(rc));
 	processed = (int64) SPI_processed;
+	/* SPI returns in its procedure context: back to the flush's */
+	MemoryContextSwitchTo(mycxt);
 	if (w->history && w->history->enabled)
 		writer_history(w, op, rows);
 	return processed;
@@ -607,6 +612,9 @@ writer_try(DsWriter *w, DsWriteOp op, List *rows, ErrorData **edata)
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcxt);
 		CurrentResourceOwner = oldowner;
+		/* a cancel or timeout stops the sync, it is no failure of a row */
+		if (ERRCODE_TO_CATEGORY((*edata)->sqlerrcode) == ERRCODE_OPERATOR_INTERVENTION)
+			ReThrowError(*edata);
 		ok = false;
 	}
 	PG_END_TRY();

@@ -15,6 +15,7 @@
 #define DIFFSYNC_H
 
 #include "executor/spi.h"
+#include "fmgr.h"
 #include "nodes/pg_list.h"
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
@@ -112,6 +113,7 @@ extern void diffsync_push_value(JsonbParseState **state, JsonbIteratorToken tok,
 								const JsonbValue *v);
 extern void diffsync_push_cstring(JsonbParseState **state, JsonbIteratorToken tok,
 								  const char *s);
+extern void diffsync_push_int(JsonbParseState **state, const char *name, int64 n);
 extern char *diffsync_value_to_cstring(const JsonbValue *v);
 extern char *diffsync_string_option(const JsonbValue *v, const char *fn,
 									const char *option);
@@ -397,6 +399,7 @@ extern void diffsync_change_notify(DsRunOptions *opts, const char *engine,
 
 /* in sync.c */
 extern Oid	diffsync_lookup_function(const char *name);
+extern void diffsync_lookup_resolver(const char *name, FmgrInfo *finfo);
 
 /* in jsonb_diff.c */
 extern Jsonb *diffsync_diff_values(const JsonbValue *a, const JsonbValue *b);

@@ -20,6 +20,7 @@
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 
@@ -352,6 +353,8 @@ all_commit_timestamped(SyncRun *run)
 {
 	ListCell   *lc;
 
+	if (strcmp(GetConfigOption("track_commit_timestamp", false, false), "on") != 0)
+		return false;
 	foreach(lc, run->pairs)
 	{
 		DsPair	   *p = lfirst(lc);
@@ -544,6 +547,27 @@ replace_attribute(Jsonb *row, JsonbValue *attr, DsRunOptions *opts,
 			pushJsonbValue(&rs, WJB_VALUE, &vals[i]);
 	}
 	return JsonbValueToJsonb(pushJsonbValue(&rs, WJB_END_OBJECT, NULL));
+}
+
+/* Does the key have open conflicts (besides the one being resolved)? */
+static bool
+other_open_conflicts(const char *source, const char *target, const char *model,
+					 Jsonb *key)
+{
+	Oid			argtypes[4] = {TEXTOID, TEXTOID, TEXTOID, JSONBOID};
+	Datum		args[4];
+
+	args[0] = CStringGetTextDatum(source);
+	args[1] = CStringGetTextDatum(target);
+	args[2] = CStringGetTextDatum(model);
+	args[3] = JsonbPGetDatum(key);
+	if (diffsync_owner_execute("SELECT 1 FROM " DIFFSYNC_SCHEMA ".conflicts "
+							   "WHERE source OPERATOR(pg_catalog.=) $1 AND target OPERATOR(pg_catalog.=) $2 "
+							   "AND model OPERATOR(pg_catalog.=) $3 AND key OPERATOR(pg_catalog.=) $4 "
+							   "AND status OPERATOR(pg_catalog.=) 'open' LIMIT 1",
+							   4, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the conflict queue");
+	return SPI_processed > 0;
 }
 
 /* Count written rows of a writer. */
@@ -781,6 +805,11 @@ diffsync_resolve_conflict(PG_FUNCTION_ARGS)
 				diffsync_base_queue(&brun, pair, key,
 									replace_attribute(base, &attrv, &opts,
 													  has_chosen ? &chosen : NULL));
+			else if (final && !other_open_conflicts(source, target, model, key))
+			{
+				/* the key is settled: both sides now hold the written row */
+				diffsync_base_queue(&brun, pair, key, final);
+			}
 		}
 		diffsync_base_flush(&brun, pair);
 	}
@@ -788,10 +817,7 @@ diffsync_resolve_conflict(PG_FUNCTION_ARGS)
 	SPI_finish();
 
 	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
-	diffsync_push_cstring(&st, WJB_KEY, "conflict_id");
-	v.type = jbvNumeric;
-	v.val.numeric = int64_to_numeric(id);
-	pushJsonbValue(&st, WJB_VALUE, &v);
+	diffsync_push_int(&st, "conflict_id", id);
 	diffsync_push_cstring(&st, WJB_KEY, "resolution");
 	diffsync_push_cstring(&st, WJB_VALUE, resolution);
 	diffsync_push_cstring(&st, WJB_KEY, "value");
@@ -802,12 +828,7 @@ diffsync_resolve_conflict(PG_FUNCTION_ARGS)
 		v.type = jbvNull;
 		pushJsonbValue(&st, WJB_VALUE, &v);
 	}
-	diffsync_push_cstring(&st, WJB_KEY, "source_rows_written");
-	v.type = jbvNumeric;
-	v.val.numeric = int64_to_numeric(written[0]);
-	pushJsonbValue(&st, WJB_VALUE, &v);
-	diffsync_push_cstring(&st, WJB_KEY, "target_rows_written");
-	v.val.numeric = int64_to_numeric(written[1]);
-	pushJsonbValue(&st, WJB_VALUE, &v);
+	diffsync_push_int(&st, "source_rows_written", written[0]);
+	diffsync_push_int(&st, "target_rows_written", written[1]);
 	PG_RETURN_JSONB_P(JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_OBJECT, NULL)));
 }

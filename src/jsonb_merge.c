@@ -305,33 +305,19 @@ static bool m3_push(Merge3Context *ctx, JsonbParseState **st,
 					const JsonbValue *key);
 
 /*
- * Look up and check the resolver function f(jsonb) RETURNS jsonb.
+ * Look up and check the resolver function f(jsonb) RETURNS jsonb, which
+ * here must be IMMUTABLE like jsonb_merge3 itself.
  */
 static void
 m3_lookup_resolver(Merge3Context *ctx, const char *name)
 {
-	Oid			fn = diffsync_lookup_function(name);
-	AclResult	aclresult;
-
-	if (!OidIsValid(fn))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_FUNCTION),
-				 errmsg("resolver function %s(jsonb) does not exist", name),
-				 errhint("A resolver takes the conflict as jsonb and returns the value to use as jsonb.")));
-	if (get_func_rettype(fn) != JSONBOID)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("resolver function %s must return jsonb", name)));
-	if (func_volatile(fn) != PROVOLATILE_IMMUTABLE)
+	diffsync_lookup_resolver(name, &ctx->resolver);
+	if (func_volatile(ctx->resolver.fn_oid) != PROVOLATILE_IMMUTABLE)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("resolver function %s of %s must be IMMUTABLE", name, MERGE3_FN_NAME),
 				 errdetail("%s is IMMUTABLE, so the resolver it calls must be too.", MERGE3_FN_NAME),
 				 errhint("Declare the function IMMUTABLE, or use a resolver with diffsync.sync, which accepts any function.")));
-	aclresult = pg_proc_aclcheck(fn, GetUserId(), ACL_EXECUTE);
-	if (aclresult != ACLCHECK_OK)
-		aclcheck_error(aclresult, OBJECT_FUNCTION, name);
-	fmgr_info(fn, &ctx->resolver);
 	ctx->has_resolver = true;
 }
 

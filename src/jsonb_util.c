@@ -335,6 +335,21 @@ diffsync_push_cstring(JsonbParseState **state, JsonbIteratorToken tok,
 }
 
 /*
+ * diffsync_push_int
+ *		Push "name": n into an object under construction.
+ */
+void
+diffsync_push_int(JsonbParseState **state, const char *name, int64 n)
+{
+	JsonbValue	v;
+
+	v.type = jbvNumeric;
+	v.val.numeric = int64_to_numeric(n);
+	diffsync_push_cstring(state, WJB_KEY, name);
+	pushJsonbValue(state, WJB_VALUE, &v);
+}
+
+/*
  * diffsync_value_to_cstring
  *		A value's JSON text, for messages.
  */

@@ -85,17 +85,6 @@ put_string(JsonbParseState **st, const char *name, const char *value)
 }
 
 static void
-put_int(JsonbParseState **st, const char *name, int64 n)
-{
-	JsonbValue	v;
-
-	v.type = jbvNumeric;
-	v.val.numeric = int64_to_numeric(n);
-	diffsync_push_cstring(st, WJB_KEY, name);
-	pushJsonbValue(st, WJB_VALUE, &v);
-}
-
-static void
 put_jsonb(JsonbParseState **st, const char *name, Jsonb *j)
 {
 	JsonbValue	v;
@@ -132,23 +121,23 @@ diffsync_sync_notify(SyncRun *run)
 	put_string(&st, "engine", run->engine);
 	put_string(&st, "source", run->source);
 	put_string(&st, "target", run->target);
-	put_int(&st, "sync_id", run->sync_id);
+	diffsync_push_int(&st, "sync_id", run->sync_id);
 	diffsync_push_cstring(&st, WJB_KEY, "summary");
 	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
-	put_int(&st, "create", run->totals[0]);
-	put_int(&st, "update", run->totals[1]);
-	put_int(&st, "delete", run->totals[2]);
-	put_int(&st, "conflicts", run->nconflicts);
-	put_int(&st, "queued", run->nqueued);
-	put_int(&st, "failed", run->nfailed);
+	diffsync_push_int(&st, "create", run->totals[0]);
+	diffsync_push_int(&st, "update", run->totals[1]);
+	diffsync_push_int(&st, "delete", run->totals[2]);
+	diffsync_push_int(&st, "conflicts", run->nconflicts);
+	diffsync_push_int(&st, "queued", run->nqueued);
+	diffsync_push_int(&st, "failed", run->nfailed);
 	pushJsonbValue(&st, WJB_END_OBJECT, NULL);
 	if (run->last_change_id[0] || run->last_change_id[1])
-		put_int(&st, "last_change_id", Max(run->last_change_id[0], run->last_change_id[1]));
+		diffsync_push_int(&st, "last_change_id", Max(run->last_change_id[0], run->last_change_id[1]));
 	payload = finish(&st);
 
 	pushJsonbValue(&fb, WJB_BEGIN_OBJECT, NULL);
 	put_string(&fb, "event", "synchronized");
-	put_int(&fb, "sync_id", run->sync_id);
+	diffsync_push_int(&fb, "sync_id", run->sync_id);
 	put_truncated(&fb);
 	diffsync_notify(run_channel(&run->opts), payload, finish(&fb));
 }
@@ -175,7 +164,7 @@ conflict_payload(bool full, const char *event, int64 conflict_id,
 
 	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
 	put_string(&st, "event", event);
-	put_int(&st, "conflict_id", conflict_id);
+	diffsync_push_int(&st, "conflict_id", conflict_id);
 	put_string(&st, "engine", engine);
 	if (resolution)
 		put_string(&st, "resolution", resolution);
@@ -222,9 +211,9 @@ change_payload(bool full, const char *engine, const char *adapter,
 	if (action)
 		put_string(&st, "action", action);
 	if (change_id)
-		put_int(&st, "change_id", change_id);
+		diffsync_push_int(&st, "change_id", change_id);
 	if (rows >= 0)
-		put_int(&st, "rows", rows);
+		diffsync_push_int(&st, "rows", rows);
 	if (!full)
 		put_truncated(&st);
 	else if (key)

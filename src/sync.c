@@ -1093,18 +1093,6 @@ diffsync_sync_execute(SyncRun *run)
 	MemoryContextDelete(rowcxt);
 }
 
-/* Push "name": n */
-static void
-push_count(JsonbParseState **st, const char *name, int64 n)
-{
-	JsonbValue	v;
-
-	v.type = jbvNumeric;
-	v.val.numeric = int64_to_numeric(n);
-	diffsync_push_cstring(st, WJB_KEY, name);
-	pushJsonbValue(st, WJB_VALUE, &v);
-}
-
 /* Push the create/update/delete counts of one side's writers. */
 static void
 push_side(SyncRun *run, JsonbParseState **st, const char *name, bool src)
@@ -1120,9 +1108,9 @@ push_side(SyncRun *run, JsonbParseState **st, const char *name, bool src)
 	}
 	diffsync_push_cstring(st, WJB_KEY, name);
 	pushJsonbValue(st, WJB_BEGIN_OBJECT, NULL);
-	push_count(st, "create", n[0]);
-	push_count(st, "update", n[1]);
-	push_count(st, "delete", n[2]);
+	diffsync_push_int(st, "create", n[0]);
+	diffsync_push_int(st, "update", n[1]);
+	diffsync_push_int(st, "delete", n[2]);
 	pushJsonbValue(st, WJB_END_OBJECT, NULL);
 	run->totals[0] += n[0];
 	run->totals[1] += n[1];
@@ -1161,9 +1149,9 @@ push_versions(SyncRun *run, JsonbParseState **st, const char *name, bool src)
 		return;
 	}
 	pushJsonbValue(st, WJB_BEGIN_OBJECT, NULL);
-	push_count(st, "versions", count);
-	push_count(st, "first_change_id", first);
-	push_count(st, "last_change_id", last);
+	diffsync_push_int(st, "versions", count);
+	diffsync_push_int(st, "first_change_id", first);
+	diffsync_push_int(st, "last_change_id", last);
 	pushJsonbValue(st, WJB_END_OBJECT, NULL);
 	if (src)
 		run->first_change_id[0] = first, run->last_change_id[0] = last;
@@ -1187,7 +1175,7 @@ diffsync_sync_result(SyncRun *run)
 
 	run->finished_at = GetCurrentTimestamp();
 	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
-	push_count(&st, "sync_id", run->sync_id);
+	diffsync_push_int(&st, "sync_id", run->sync_id);
 	diffsync_push_cstring(&st, WJB_KEY, "success");
 	v.type = jbvBool;
 	v.val.boolean = (run->nfailed == 0);
@@ -1223,14 +1211,14 @@ diffsync_sync_result(SyncRun *run)
 	run->totals[0] = run->totals[1] = run->totals[2] = 0;
 	push_side(run, &st, "source", true);
 	push_side(run, &st, "target", false);
-	push_count(&st, "create", run->totals[0]);
-	push_count(&st, "update", run->totals[1]);
-	push_count(&st, "delete", run->totals[2]);
-	push_count(&st, "no-change", run->nochange);
-	push_count(&st, "skip", run->nskip);
-	push_count(&st, "conflicts", run->nconflicts);
-	push_count(&st, "queued", run->nqueued);
-	push_count(&st, "failed", run->nfailed);
+	diffsync_push_int(&st, "create", run->totals[0]);
+	diffsync_push_int(&st, "update", run->totals[1]);
+	diffsync_push_int(&st, "delete", run->totals[2]);
+	diffsync_push_int(&st, "no-change", run->nochange);
+	diffsync_push_int(&st, "skip", run->nskip);
+	diffsync_push_int(&st, "conflicts", run->nconflicts);
+	diffsync_push_int(&st, "queued", run->nqueued);
+	diffsync_push_int(&st, "failed", run->nfailed);
 	pushJsonbValue(&st, WJB_END_OBJECT, NULL);
 
 	push_versions(run, &st, "source_version", true);

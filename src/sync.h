@@ -78,7 +78,6 @@ extern DsDirection diffsync_parse_direction(const char *s);
 extern DsStrategy diffsync_parse_strategy(const char *s);
 extern const char *diffsync_direction_name(DsDirection d);
 extern const char *diffsync_strategy_name(DsStrategy s);
-extern void diffsync_lookup_resolver(const char *name, FmgrInfo *finfo);
 extern void diffsync_sync_prepare(SyncRun *run);
 extern void diffsync_sync_execute(SyncRun *run);
 extern void diffsync_sync_row(SyncRun *run, DsPair *pair, DsDiffRow *row);

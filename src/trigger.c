@@ -183,14 +183,14 @@ live_setup(SyncRun *run, Oid relid, bool has_new, bool has_old)
 		{
 			/* a hash join on the key, not a lookup per row */
 			run->opts.base_join =
-				psprintf("LEFT JOIN (SELECT %s AS key, %s AS row FROM (%s) o) o "
-						 "ON o.key OPERATOR(pg_catalog.=) CASE WHEN s.\"__ds_p\" THEN %s ELSE %s END",
+				psprintf("LEFT JOIN (SELECT %s AS \"__ds_key\", %s AS \"__ds_row\" FROM (%s) o) o "
+						 "ON o.\"__ds_key\" OPERATOR(pg_catalog.=) CASE WHEN s.\"__ds_p\" THEN %s ELSE %s END",
 						 diffsync_jsonb_object_sql(fields, pair->nids, "o"),
 						 diffsync_jsonb_object_sql(fields, pair->nids + pair->nattrs, "o"),
 						 diffsync_adapter_select_from(w, TRIGGER_OLD, NULL, false),
 						 diffsync_jsonb_object_sql(fields, pair->nids, "s"),
 						 diffsync_jsonb_object_sql(fields, pair->nids, "t"));
-			old_base = "o.row";
+			old_base = "o.\"__ds_row\"";
 		}
 		if (old_base && run->use_base)
 			run->opts.base_sql = psprintf("COALESCE(%s, %s)", old_base, engine_base);
@@ -233,7 +233,7 @@ transition_rows(DsPair *pair, bool source, const char *table, bool present)
 	initStringInfo(&ids);
 	for (int i = 0; i < pair->nids; i++)
 		appendStringInfo(&ids, "m.%s, ", quote_identifier(fields[i]->name));
-	return psprintf("SELECT %s%s AS key, %s AS row FROM (%s) m",
+	return psprintf("SELECT %s%s AS \"__ds_key\", %s AS \"__ds_row\" FROM (%s) m",
 					ids.data,
 					diffsync_jsonb_object_sql(fields, pair->nids, "m"),
 					diffsync_jsonb_object_sql(fields, pair->nids + pair->nattrs, "m"),
@@ -271,11 +271,12 @@ live_own_changes(SyncRun *run, DsPair *pair, bool has_new, bool has_old)
 
 	if (!run->opts.history && !run->opts.notify)
 		return;
-	changes = psprintf("SELECT COALESCE(n.key, o.key) AS key, o.row AS before, n.row AS after, "
-					   "CASE WHEN o.row IS NULL THEN 'create' WHEN n.row IS NULL THEN 'delete' "
+	changes = psprintf("SELECT COALESCE(n.\"__ds_key\", o.\"__ds_key\") AS key, "
+					   "o.\"__ds_row\" AS before, n.\"__ds_row\" AS after, "
+					   "CASE WHEN o.\"__ds_row\" IS NULL THEN 'create' WHEN n.\"__ds_row\" IS NULL THEN 'delete' "
 					   "ELSE 'update' END AS action "
 					   "FROM (%s) n FULL JOIN (%s) o ON %s "
-					   "WHERE n.row IS DISTINCT FROM o.row",
+					   "WHERE n.\"__ds_row\" IS DISTINCT FROM o.\"__ds_row\"",
 					   transition_rows(pair, is_source, TRIGGER_NEW, has_new),
 					   transition_rows(pair, is_source, TRIGGER_OLD, has_old),
 					   ids_join(pair, "n", "o"));
@@ -450,18 +451,18 @@ live_fast_path(SyncRun *run, DsPair *pair, bool has_new, bool has_old)
 					 "(SELECT 1 FROM (%s) n WHERE %s)%s",
 					 w->a->relname, o_rows, diffsync_writer_match_sql(w, "m"), old_keys,
 					 has_new ? n_rows : diffsync_adapter_select_from(live, TRIGGER_OLD, "false", false),
-					 keys.data, history ? psprintf(" RETURNING %s AS key", wkey) : "") : NULL;
+					 keys.data, history ? psprintf(" RETURNING %s AS \"__ds_key\"", wkey) : "") : NULL;
 		char	   *upd = (has_new && w->nattrs > 0) ?
 			psprintf("UPDATE %s r SET %s FROM (%s) w WHERE %s%s AND ROW(%s) IS DISTINCT FROM ROW(%s)%s",
 					 w->a->relname, sets.data, inner.data,
 					 diffsync_writer_match_sql(w, "w"), new_keys, cur.data, newv.data,
-					 history ? psprintf(" RETURNING %s AS key", wkey) : "") : NULL;
+					 history ? psprintf(" RETURNING %s AS \"__ds_key\"", wkey) : "") : NULL;
 		char	   *ins = has_new ?
 			psprintf("INSERT INTO %s AS r (%s) SELECT %s FROM (%s) w WHERE NOT EXISTS "
 					 "(SELECT 1 FROM %s r WHERE %s%s)%s",
 					 w->a->relname, cols.data, vals.data, inner.data,
 					 w->a->relname, diffsync_writer_match_sql(w, "w"), new_keys,
-					 history ? psprintf(" RETURNING %s AS key", wkey) : "") : NULL;
+					 history ? psprintf(" RETURNING %s AS \"__ds_key\"", wkey) : "") : NULL;
 
 		if (history)
 		{
@@ -472,12 +473,12 @@ live_fast_path(SyncRun *run, DsPair *pair, bool has_new, bool has_old)
 			initStringInfo(&sql);
 			appendStringInfo(&sql, "WITH d AS (%s), u AS (%s), i AS (%s) "
 							 "SELECT pg_catalog.jsonb_build_object("
-							 "'d', COALESCE((SELECT pg_catalog.jsonb_agg(key) FROM d), '[]'), "
-							 "'u', COALESCE((SELECT pg_catalog.jsonb_agg(key) FROM u), '[]'), "
-							 "'i', COALESCE((SELECT pg_catalog.jsonb_agg(key) FROM i), '[]'))",
-							 del ? del : "SELECT NULL::pg_catalog.jsonb AS key WHERE false",
-							 upd ? upd : "SELECT NULL::pg_catalog.jsonb AS key WHERE false",
-							 ins ? ins : "SELECT NULL::pg_catalog.jsonb AS key WHERE false");
+							 "'d', COALESCE((SELECT pg_catalog.jsonb_agg(\"__ds_key\") FROM d), '[]'), "
+							 "'u', COALESCE((SELECT pg_catalog.jsonb_agg(\"__ds_key\") FROM u), '[]'), "
+							 "'i', COALESCE((SELECT pg_catalog.jsonb_agg(\"__ds_key\") FROM i), '[]'))",
+							 del ? del : "SELECT NULL::pg_catalog.jsonb AS \"__ds_key\" WHERE false",
+							 upd ? upd : "SELECT NULL::pg_catalog.jsonb AS \"__ds_key\" WHERE false",
+							 ins ? ins : "SELECT NULL::pg_catalog.jsonb AS \"__ds_key\" WHERE false");
 			if (SPI_execute(sql.data, false, 0) != SPI_OK_SELECT)
 				elog(ERROR, "live write through adapter \"%s\" failed", w->a->name);
 			written = DatumGetJsonbPCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
@@ -522,12 +523,13 @@ live_fast_path(SyncRun *run, DsPair *pair, bool has_new, bool has_old)
 					last = 0,
 					count = 0;
 		char	   *changes =
-			psprintf("SELECT n.key, o.row AS before, n.row AS after, k.action FROM "
-					 "(SELECT e.*, 'update' AS action FROM pg_catalog.jsonb_to_recordset($3 OPERATOR(pg_catalog.->) 'u') AS e(%s) "
+			psprintf("SELECT n.\"__ds_key\" AS key, o.\"__ds_row\" AS before, n.\"__ds_row\" AS after, "
+					 "k.\"__ds_action\" AS action FROM "
+					 "(SELECT e.*, 'update' AS \"__ds_action\" FROM pg_catalog.jsonb_to_recordset($3 OPERATOR(pg_catalog.->) 'u') AS e(%s) "
 					 "UNION ALL SELECT e.*, 'create' FROM pg_catalog.jsonb_to_recordset($3 OPERATOR(pg_catalog.->) 'i') AS e(%s)) k "
 					 "JOIN (%s) n ON %s LEFT JOIN (%s) o ON %s "
 					 "UNION ALL "
-					 "SELECT o.key, o.row, NULL, 'delete' FROM "
+					 "SELECT o.\"__ds_key\", o.\"__ds_row\", NULL, 'delete' FROM "
 					 "pg_catalog.jsonb_to_recordset($3 OPERATOR(pg_catalog.->) 'd') AS k(%s) "
 					 "JOIN (%s) o ON %s",
 					 keydefs.data, keydefs.data,
