@@ -212,6 +212,7 @@ typedef struct DsRunOptions
 	bool		log_unchanged;
 	List	   *attributes;		/* subset of attributes to compare, or NIL */
 	char	   *where;			/* row subset, an expression over model fields */
+	int			buckets;		/* checksum-bucket diff: number of buckets, 0 off */
 	char	   *path;			/* JSON pointer of the section to sync */
 	int			path_len;
 	DsSegment  *path_segs;
@@ -271,6 +272,7 @@ extern char *diffsync_diff_sql(DsPair *pair, DsRunOptions *opts, bool all_rows,
 							   const char *base_engine);
 extern void diffsync_check_pair(DsPair *pair, DsRunOptions *opts);
 extern char *diffsync_equal_rows_sql(DsPair *pair, DsRunOptions *opts);
+extern char *diffsync_bucket_compare_sql(DsPair *pair, DsRunOptions *opts);
 extern void diffsync_check_key(DsPair *pair, DsDiffRow *row);
 extern void diffsync_read_diff_row(HeapTuple tup, TupleDesc desc, DsDiffRow *row);
 extern char *diffsync_model_where(DsPair *pair, DsRunOptions *opts, bool source);

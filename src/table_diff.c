@@ -114,6 +114,15 @@ diffsync_parse_run_options(Jsonb *options, DsRunOptions *opts, const char *fn,
 			opts->where = diffsync_string_option(&val, fn, "where");
 			diffsync_validate_expression(opts->where, psprintf("%s option \"where\"", fn));
 		}
+		else if (key_is(&key, "buckets"))
+		{
+			opts->buckets = int_option(&val, fn, "buckets", 1);
+			if (opts->buckets > (1 << 24) || (opts->buckets & (opts->buckets - 1)) != 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("%s option \"buckets\" must be a power of two between 1 and 16777216, not %d",
+								fn, opts->buckets)));
+		}
 		else if (key_is(&key, "path"))
 		{
 			opts->path = diffsync_string_option(&val, fn, "path");
@@ -182,9 +191,14 @@ diffsync_parse_run_options(Jsonb *options, DsRunOptions *opts, const char *fn,
 		}
 		else
 			diffsync_unknown_option(&key, fn, sync ?
-									"\"skip_unmatched_src\", \"skip_unmatched_dst\", \"log_unchanged\", \"attributes\", \"where\", \"path\", \"dry_run\", \"continue_on_failure\", \"resolver\", \"max_conflicts\", \"batch_size\", \"history\", \"notify\", \"notify_per\" and \"channel\"" :
-									"\"skip_unmatched_src\", \"skip_unmatched_dst\", \"log_unchanged\", \"attributes\", \"where\" and \"path\"");
+									"\"skip_unmatched_src\", \"skip_unmatched_dst\", \"log_unchanged\", \"attributes\", \"where\", \"path\", \"buckets\", \"dry_run\", \"continue_on_failure\", \"resolver\", \"max_conflicts\", \"batch_size\", \"history\", \"notify\", \"notify_per\" and \"channel\"" :
+									"\"skip_unmatched_src\", \"skip_unmatched_dst\", \"log_unchanged\", \"attributes\", \"where\", \"path\" and \"buckets\"");
 	}
+	if (opts->buckets > 0 && opts->log_unchanged)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s options \"buckets\" and \"log_unchanged\" cannot be combined", fn),
+				 errdetail("A bucket diff reads only the rows of buckets that differ.")));
 }
 
 /* Comma-separated field names, for messages. */
@@ -431,14 +445,182 @@ diffsync_model_where(DsPair *pair, DsRunOptions *opts, bool source)
 }
 
 /*
+ * Checksum-bucket diff ("buckets" option).
+ *
+ * Each side's rows are hashed per bucket on its own server: the bucket is
+ * the key hash masked to the bucket count, and a bucket's checksum is its
+ * row count, the sum of its key hashes and, per attribute, the sum of the
+ * key hash xor the attribute hash (NULL attributes drop out of the sum, so
+ * NULL and a value differ).  Only the aggregates cross the wire; the diff
+ * then reads only the rows of buckets whose checksums differ.  The hashes
+ * are the types' own extended hash functions, which postgres_fdw ships to
+ * the remote server.  A false "differs" costs only transfer; a missed
+ * difference needs a 64-bit collision.
+ */
+
+/* The SQL of field f's 64-bit hash on alias, seeded with seed. */
+static char *
+hash_sql(DsField *f, const char *alias, int seed)
+{
+	TypeCacheEntry *tc = lookup_type_cache(getBaseType(f->type),
+										   TYPECACHE_HASH_EXTENDED_PROC);
+	char	   *col = psprintf("%s.%s", alias, quote_identifier(f->name));
+	Oid			fn = tc->hash_extended_proc;
+
+	if (OidIsValid(fn))
+		return psprintf("%s(%s, %d)",
+						quote_qualified_identifier(get_namespace_name(get_func_namespace(fn)),
+												   get_func_name(fn)),
+						col, seed);
+	/* types without a hash opclass (json, xml, point) hash their text */
+	return psprintf("pg_catalog.hashtextextended(%s::pg_catalog.text, %d)", col, seed);
+}
+
+/* The key hash of one side's row on alias m. */
+static char *
+key_hash_sql(DsField **ids, int nids)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '(');
+	for (int i = 0; i < nids; i++)
+		appendStringInfo(&buf, "%s%s", i ? " OPERATOR(pg_catalog.#) " : "",
+						 hash_sql(ids[i], "m", i));
+	appendStringInfoChar(&buf, ')');
+	return buf.data;
+}
+
+/* The bucket of one side's row on alias m. */
+static char *
+bucket_sql(DsField **ids, int nids, int buckets)
+{
+	return psprintf("(%s OPERATOR(pg_catalog.&) %d::pg_catalog.int8)",
+					key_hash_sql(ids, nids), buckets - 1);
+}
+
+/* One side's per-bucket checksums: (b, n, k, a0, a1, ...). */
+static char *
+bucket_side_sql(DsPair *pair, DsRunOptions *opts, bool source)
+{
+	DsField   **ids = source ? pair->sids : pair->dids;
+	DsField   **attrs = source ? pair->sattrs : pair->dattrs;
+	char	   *hk = key_hash_sql(ids, pair->nids);
+	char	   *where = diffsync_model_where(pair, opts, source);
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "SELECT %s, pg_catalog.count(*), pg_catalog.sum(%s)",
+					 bucket_sql(ids, pair->nids, opts->buckets), hk);
+	for (int i = 0; i < pair->nattrs; i++)
+		appendStringInfo(&buf, ", pg_catalog.sum(%s OPERATOR(pg_catalog.#) %s)",
+						 hk, hash_sql(attrs[i], "m", 1000 + i));
+	appendStringInfo(&buf, " FROM (%s) m%s%s GROUP BY 1",
+					 diffsync_adapter_select_sql(source ? pair->src : pair->dst,
+												 source ? opts->src_where : opts->dst_where),
+					 where ? " WHERE " : "", where ? where : "");
+	return buf.data;
+}
+
+/*
+ * diffsync_bucket_compare_sql
+ *		The statement returning (bucket, source rows, target rows) of every
+ *		bucket whose checksums differ, in bucket order.
+ */
+char *
+diffsync_bucket_compare_sql(DsPair *pair, DsRunOptions *opts)
+{
+	StringInfoData cols,
+				scols,
+				tcols;
+
+	initStringInfo(&cols);
+	initStringInfo(&scols);
+	initStringInfo(&tcols);
+	appendStringInfoString(&cols, "b, n, k");
+	appendStringInfoString(&scols, "s.n, s.k");
+	appendStringInfoString(&tcols, "t.n, t.k");
+	for (int i = 0; i < pair->nattrs; i++)
+	{
+		appendStringInfo(&cols, ", a%d", i);
+		appendStringInfo(&scols, ", s.a%d", i);
+		appendStringInfo(&tcols, ", t.a%d", i);
+	}
+	return psprintf("SELECT COALESCE(s.b, t.b), COALESCE(s.n, 0), COALESCE(t.n, 0)"
+					" FROM (%s) s(%s) FULL JOIN (%s) t(%s) ON s.b OPERATOR(pg_catalog.=) t.b"
+					" WHERE ROW(%s) IS DISTINCT FROM ROW(%s) ORDER BY 1",
+					bucket_side_sql(pair, opts, true), cols.data,
+					bucket_side_sql(pair, opts, false), cols.data,
+					scols.data, tcols.data);
+}
+
+/*
+ * The differing buckets of a pair, as the body of an int8[] literal, or
+ * NULL when none differs.  Runs the bucket comparison; SPI must be
+ * connected.
+ */
+static char *
+differing_buckets(DsPair *pair, DsRunOptions *opts)
+{
+	StringInfoData list;
+	int			rc;
+	int64		srows = 0,
+				drows = 0;
+
+	rc = SPI_execute(diffsync_bucket_compare_sql(pair, opts), true, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "bucket checksum query failed: %s", SPI_result_code_string(rc));
+	if (SPI_processed == 0)
+	{
+		ereport(DEBUG1,
+				(errmsg_internal("diffsync: model \"%s\": no bucket of %d differs",
+								 pair->model, opts->buckets)));
+		return NULL;
+	}
+	initStringInfo(&list);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		int64		b = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
+												   SPI_tuptable->tupdesc, 1, &isnull));
+
+		srows += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
+											 SPI_tuptable->tupdesc, 2, &isnull));
+		drows += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
+											 SPI_tuptable->tupdesc, 3, &isnull));
+		appendStringInfo(&list, "%s" INT64_FORMAT, i ? "," : "", b);
+	}
+	ereport(DEBUG1,
+			(errmsg_internal("diffsync: model \"%s\": " UINT64_FORMAT " of %d buckets differ, reading "
+							 INT64_FORMAT " source and " INT64_FORMAT " target rows",
+							 pair->model, SPI_processed, opts->buckets, srows, drows)));
+	SPI_freetuptable(SPI_tuptable);
+	return list.data;
+}
+
+/* The condition keeping one side's rows (alias m) in the listed buckets. */
+static char *
+bucket_filter(DsPair *pair, DsRunOptions *opts, bool source, const char *list)
+{
+	if (list == NULL)
+		return "false";
+	return psprintf("%s OPERATOR(pg_catalog.=) ANY ('{%s}'::pg_catalog.int8[])",
+					bucket_sql(source ? pair->sids : pair->dids, pair->nids, opts->buckets),
+					list);
+}
+
+/*
  * The FROM clause of a pair's diff (source rows s FULL JOIN target rows t on
  * the identifiers, each with a "__ds_p" presence flag) and the condition
  * "attributes differ", into from and distinct.
  */
 static void
-diff_from_sql(DsPair *pair, DsRunOptions *opts, StringInfo from, StringInfo distinct)
+diff_from_sql(DsPair *pair, DsRunOptions *opts, StringInfo from, StringInfo distinct,
+			  bool buckets)
 {
 	char	   *where = diffsync_model_where(pair, opts, true);
+	char	   *swhere = where,
+			   *twhere = where;
 	StringInfoData scmp,
 				tcmp;
 
@@ -460,13 +642,22 @@ diff_from_sql(DsPair *pair, DsRunOptions *opts, StringInfo from, StringInfo dist
 	else
 		appendStringInfoString(distinct, "false");
 
+	if (buckets && opts->buckets > 0)
+	{
+		char	   *list = differing_buckets(pair, opts);
+		char	   *sb = bucket_filter(pair, opts, true, list);
+		char	   *tb = bucket_filter(pair, opts, false, list);
+
+		swhere = where ? psprintf("%s AND %s", where, sb) : sb;
+		twhere = where ? psprintf("%s AND %s", where, tb) : tb;
+	}
 	appendStringInfo(from,
 					 " FROM (SELECT m.*, true AS \"__ds_p\" FROM (%s) m%s%s) s"
 					 " FULL JOIN (SELECT m.*, true AS \"__ds_p\" FROM (%s) m%s%s) t ON ",
 					 diffsync_adapter_select_sql(pair->src, opts->src_where),
-					 where ? " WHERE " : "", where ? where : "",
+					 swhere ? " WHERE " : "", swhere ? swhere : "",
 					 diffsync_adapter_select_sql(pair->dst, opts->dst_where),
-					 where ? " WHERE " : "", where ? where : "");
+					 twhere ? " WHERE " : "", twhere ? twhere : "");
 	for (int i = 0; i < pair->nids; i++)
 		appendStringInfo(from, "%ss.%s OPERATOR(pg_catalog.=) t.%s", i ? " AND " : "",
 						 quote_identifier(pair->sids[i]->name),
@@ -495,7 +686,7 @@ diffsync_diff_sql(DsPair *pair, DsRunOptions *opts, bool all_rows,
 		sfields[pair->nids + i] = pair->sattrs[i];
 	initStringInfo(&from);
 	initStringInfo(&distinct);
-	diff_from_sql(pair, opts, &from, &distinct);
+	diff_from_sql(pair, opts, &from, &distinct, !all_rows);
 
 	initStringInfo(&buf);
 	appendStringInfo(&buf,
@@ -546,7 +737,7 @@ diffsync_equal_rows_sql(DsPair *pair, DsRunOptions *opts)
 		sfields[pair->nids + i] = pair->sattrs[i];
 	initStringInfo(&from);
 	initStringInfo(&distinct);
-	diff_from_sql(pair, opts, &from, &distinct);
+	diff_from_sql(pair, opts, &from, &distinct, false);
 	/* the FULL JOIN of diff_from_sql, as an inner join */
 	sql = psprintf("SELECT %s, %s%s WHERE s.\"__ds_p\" AND t.\"__ds_p\" AND NOT (%s)",
 				   diffsync_jsonb_object_sql(sfields, pair->nids, "s"),
@@ -570,7 +761,7 @@ diff_count_sql(DsPair *pair, DsRunOptions *opts)
 	initStringInfo(&from);
 	initStringInfo(&distinct);
 	initStringInfo(&nullids);
-	diff_from_sql(pair, opts, &from, &distinct);
+	diff_from_sql(pair, opts, &from, &distinct, false);
 	for (int i = 0; i < pair->nids; i++)
 		appendStringInfo(&nullids, "%s(s.%s IS NULL AND s.\"__ds_p\") OR (t.%s IS NULL AND t.\"__ds_p\")",
 						 i ? " OR " : "", quote_identifier(pair->sids[i]->name),
@@ -600,9 +791,14 @@ check_unique(DsPair *pair, DsAdapter *a, DsField **ids, DsRunOptions *opts)
 	initStringInfo(&cols);
 	for (int i = 0; i < pair->nids; i++)
 		appendStringInfo(&cols, "%sm.%s", i ? ", " : "", quote_identifier(ids[i]->name));
-	sql = psprintf("SELECT %s FROM (%s) m%s%s GROUP BY %s HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 1 LIMIT 1",
+	/*
+	 * No LIMIT: with one, the planner would rather sort every key locally
+	 * than let postgres_fdw group them on the remote server.
+	 */
+	sql = psprintf("SELECT %s FROM (SELECT %s FROM (%s) m%s%s GROUP BY %s"
+				   " HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 1) m",
 				   diffsync_jsonb_object_sql(ids, pair->nids, "m"),
-				   diffsync_adapter_select_sql(a, NULL),
+				   cols.data, diffsync_adapter_select_sql(a, NULL),
 				   where ? " WHERE " : "", where ? where : "", cols.data);
 	rc = SPI_execute(sql, true, 1);
 	if (rc != SPI_OK_SELECT)
@@ -1032,6 +1228,12 @@ diffsync_diff_summary(PG_FUNCTION_ARGS)
 				skip = 0;
 
 	diffsync_parse_run_options(PG_GETARG_JSONB_P(2), &opts, "diff_summary", false);
+	if (opts.buckets > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("diff_summary does not take the \"buckets\" option"),
+				 errdetail("It counts unchanged rows, so it reads every row."),
+				 errhint("Use diff() with \"buckets\" to read only the rows of buckets that differ.")));
 	pairs = diffsync_build_pairs(source, target, &opts);
 
 	if (SPI_connect() != SPI_OK_CONNECT)

@@ -41,6 +41,7 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
+#include "utils/typcache.h"
 #include "diffsync.h"
 #include "sync.h"
 
@@ -430,13 +431,18 @@ live_fast_path(SyncRun *run, DsPair *pair, bool has_new, bool has_old)
 	}
 	for (int i = 0; i < w->nattrs; i++)
 	{
+		const char *cast;
+
 		appendStringInfo(&inner, ", %s AS \"__w_%d\"", diffsync_writer_value_sql(w->attrs[i]), i);
 		appendStringInfo(&cols, ", %s", quote_identifier(w->attrs[i]->column));
 		appendStringInfo(&vals, ", w.\"__w_%d\"", i);
 		appendStringInfo(&sets, "%s%s = w.\"__w_%d\"", i ? ", " : "",
 						 quote_identifier(w->attrs[i]->column), i);
-		appendStringInfo(&cur, "%sr.%s", i ? ", " : "", quote_identifier(w->attrs[i]->column));
-		appendStringInfo(&newv, "%sw.\"__w_%d\"", i ? ", " : "", i);
+		/* types without an equality operator (json, point) compare as text */
+		cast = OidIsValid(lookup_type_cache(w->attrs[i]->type, TYPECACHE_EQ_OPR)->eq_opr) ?
+			"" : "::pg_catalog.text";
+		appendStringInfo(&cur, "%sr.%s%s", i ? ", " : "", quote_identifier(w->attrs[i]->column), cast);
+		appendStringInfo(&newv, "%sw.\"__w_%d\"%s", i ? ", " : "", i, cast);
 	}
 	appendStringInfo(&inner, " FROM (%s) m", n_rows);
 
@@ -583,6 +589,8 @@ diffsync_live_reconcile(PG_FUNCTION_ARGS)
 	load_engine(&run, trigdata->tg_trigger->tgargs[0], "FOR SHARE", NULL);
 	run.use_base = (run.dir == DS_BIDIRECTIONAL);
 	run.skip_counts = true;
+	/* a statement's keys are few: bucket checksums would read whole tables */
+	run.opts.buckets = 0;
 	diffsync_sync_prepare(&run);
 	pair = live_setup(&run, RelationGetRelid(trigdata->tg_relation), has_new, has_old);
 	if (pair != NULL)
