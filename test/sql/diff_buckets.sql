@@ -112,3 +112,8 @@ SELECT pg_temp.err($$SELECT * FROM diffsync.diff('regress_a', 'regress_b', '{"bu
 SELECT pg_temp.err($$SELECT * FROM diffsync.diff('regress_a', 'regress_b',
                                                   '{"buckets": 64, "log_unchanged": true}')$$);
 SELECT pg_temp.err($$SELECT diffsync.diff_summary('regress_a', 'regress_b', '{"buckets": 64}')$$);
+
+SELECT diffsync.drop_engine('regress_eng');
+DROP EXTENSION diffsync;
+DROP TABLE regress_a, regress_b;
+DROP DOMAIN regress_qty;
