@@ -8,7 +8,8 @@
  *
  * Concurrency: sync_engine() locks the engine's catalog row FOR UPDATE, so
  * two syncs of one engine serialize; the second sees the first's writes and
- * base.  resolve_conflict() locks the conflict row the same way.
+ * base.  resolve_conflict() locks the conflict's engine row, then the
+ * conflict row, in the same order, so it serializes with syncs too.
  *
  *-------------------------------------------------------------------------
  */
@@ -647,6 +648,19 @@ diffsync_resolve_conflict(PG_FUNCTION_ARGS)
 	args[0] = Int64GetDatum(id);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+
+	/*
+	 * Lock the conflict's engine first, as sync_engine() does, so that a
+	 * resolution and a sync of its engine serialize (a sync that had read
+	 * the conflict before it was resolved would queue it again), and in the
+	 * same order as a sync takes the engine and then its conflicts.
+	 */
+	if (diffsync_owner_execute("SELECT 1 FROM " DIFFSYNC_SCHEMA ".engine e"
+							   " WHERE e.name OPERATOR(pg_catalog.=) (SELECT c.engine FROM "
+							   DIFFSYNC_SCHEMA ".conflicts c WHERE c.conflict_id OPERATOR(pg_catalog.=) $1)"
+							   " FOR UPDATE OF e",
+							   1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not lock the conflict's engine");
 	if (diffsync_owner_execute("SELECT engine, source, target, direction, model, key, conflict, status "
 							   "FROM " DIFFSYNC_SCHEMA ".conflicts WHERE conflict_id OPERATOR(pg_catalog.=) $1 FOR UPDATE",
 							   1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
