@@ -1375,3 +1375,59 @@ diffsync_diff_text(PG_FUNCTION_ARGS)
 		appendStringInfoString(&st.buf, "(no differences)\n");
 	PG_RETURN_TEXT_P(cstring_to_text_with_len(st.buf.data, st.buf.len));
 }
+
+PG_FUNCTION_INFO_V1(diffsync_diff_buckets);
+
+/*
+ * diffsync.diff_buckets(source, target, options)
+ *		-> SETOF (model, bucket, source_rows, target_rows)
+ *		The buckets whose checksums differ, per model level, as a bucket
+ *		diff (the "buckets" option, required) computes them: only these
+ *		per-bucket aggregates are read from each side.
+ */
+Datum
+diffsync_diff_buckets(PG_FUNCTION_ARGS)
+{
+	char	   *source = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *target = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	DsRunOptions opts;
+	List	   *pairs;
+	ListCell   *lc;
+
+	diffsync_parse_run_options(PG_GETARG_JSONB_P(2), &opts, "diff_buckets", false);
+	if (opts.buckets == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("diff_buckets needs the \"buckets\" option"),
+				 errhint("Pass the number of buckets, a power of two, e.g. '{\"buckets\": 1024}'.")));
+	pairs = diffsync_build_pairs(source, target, &opts);
+	InitMaterializedSRF(fcinfo, 0);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	foreach(lc, pairs)
+	{
+		DsPair	   *pair = lfirst(lc);
+		int			rc;
+
+		rc = SPI_execute(diffsync_bucket_compare_sql(pair, &opts), true, 0);
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "bucket checksum query failed: %s", SPI_result_code_string(rc));
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			Datum		values[4];
+			bool		nulls[4] = {false, false, false, false};
+
+			CHECK_FOR_INTERRUPTS();
+			/* tuplestore_putvalues copies the row into the tuplestore */
+			values[0] = CStringGetTextDatum(pair->model);
+			for (int c = 1; c < 4; c++)
+				values[c] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, c, &nulls[c]);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_finish();
+	return (Datum) 0;
+}

@@ -113,6 +113,14 @@ SELECT pg_temp.err($$SELECT * FROM diffsync.diff('regress_a', 'regress_b',
                                                   '{"buckets": 64, "log_unchanged": true}')$$);
 SELECT pg_temp.err($$SELECT diffsync.diff_summary('regress_a', 'regress_b', '{"buckets": 64}')$$);
 
+-- diff_buckets: the differing buckets themselves
+UPDATE regress_b SET label = 'drift' WHERE area = 'eu' AND ident IN (1, 2, 3);
+SELECT model, count(*) AS buckets, sum(source_rows) = sum(target_rows) AS same_counts
+  FROM diffsync.diff_buckets('regress_a', 'regress_b', '{"buckets": 4096}') GROUP BY model;
+SELECT count(*) FROM diffsync.diff_buckets('regress_a', 'regress_b', '{"buckets": 1}');
+SELECT pg_temp.err($$SELECT * FROM diffsync.diff_buckets('regress_a', 'regress_b', '{}')$$);
+SELECT pg_temp.err($$SELECT * FROM diffsync.diff_buckets('regress_a', 'nope', '{"buckets": 2}')$$);
+
 SELECT diffsync.drop_engine('regress_eng');
 DROP EXTENSION diffsync;
 DROP TABLE regress_a, regress_b;
