@@ -55,6 +55,17 @@ SELECT * FROM regress_dst ORDER BY code;
 DELETE FROM regress_src WHERE id = 3;
 SELECT * FROM regress_dst ORDER BY code;
 COMMIT;
+-- the trigger runs its statements without JIT and leaves the setting as
+-- it was, after a success and after an error
+-- (in one transaction: a setting left behind would show until its end)
+BEGIN;
+SET LOCAL jit = on;
+UPDATE regress_src SET note = 'jit' WHERE id = 1;
+SHOW jit;
+ALTER TABLE regress_dst ADD CONSTRAINT regress_small CHECK (amount < 1000);
+SELECT pg_temp.err($$INSERT INTO regress_src VALUES (-1, 'big', 5000, NULL)$$) AS refused_by_target;
+SHOW jit;
+ROLLBACK;
 -- multi-row statements
 INSERT INTO regress_src SELECT i, 'n' || i, i, NULL FROM generate_series(10, 14) i;
 UPDATE regress_src SET name = upper(name) WHERE id >= 10;
