@@ -205,6 +205,56 @@ diffsync_writer_check(DsWriter *w, DsWriteOp op)
 								w->a->name, w->ids[i]->name)));
 }
 
+/*
+ * The model row of relation row r as the sync reads it (identifiers and the
+ * pair's attributes of the written side), to compare with the row a write
+ * expects to replace.
+ */
+static char *
+writer_current_row_sql(DsWriter *w)
+{
+	DsPair	   *p = w->pair;
+	bool		src = (w->a == p->src);
+	int			n = p->nids + p->nattrs;
+	DsField   **fields = palloc(sizeof(DsField *) * n);
+	StringInfoData cols;
+
+	initStringInfo(&cols);
+	for (int i = 0; i < n; i++)
+	{
+		fields[i] = i < p->nids ? (src ? p->sids : p->dids)[i] :
+			(src ? p->sattrs : p->dattrs)[i - p->nids];
+		appendStringInfo(&cols, "%s%s AS %s", i ? ", " : "", fields[i]->read_sql,
+						 quote_identifier(fields[i]->name));
+	}
+	return psprintf("(SELECT %s FROM (SELECT %s) c)",
+					diffsync_jsonb_object_sql(fields, n, "c"), cols.data);
+}
+
+/* Model row with the row it expects to replace as member "__ds_old". */
+static Jsonb *
+row_with_old(Jsonb *row, Jsonb *old)
+{
+	JsonbParseState *st = NULL;
+	JsonbIterator *it = JsonbIteratorInit(&row->root);
+	JsonbIteratorToken tok;
+	JsonbValue	v,
+				ov;
+	JsonbValue *res = NULL;
+
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		if (tok == WJB_END_OBJECT)
+		{
+			diffsync_push_cstring(&st, WJB_KEY, "__ds_old");
+			diffsync_jsonb_root(old, &ov);
+			pushJsonbValue(&st, WJB_VALUE, &ov);
+		}
+		res = pushJsonbValue(&st, tok, tok < WJB_BEGIN_ARRAY ? &v : NULL);
+	}
+	return JsonbValueToJsonb(res);
+}
+
 /* Prepare the statement of op (once per sync). */
 static SPIPlanPtr
 writer_plan(DsWriter *w, DsWriteOp op)
@@ -226,8 +276,11 @@ writer_plan(DsWriter *w, DsWriteOp op)
 						 quote_identifier(w->ids[i]->name), diffsync_writer_value_sql(w->ids[i]), i);
 	for (int i = 0; i < w->nattrs; i++)
 		appendStringInfo(&inner, ", %s AS \"__w_%d\"", diffsync_writer_value_sql(w->attrs[i]), i);
-	appendStringInfo(&inner, " FROM pg_catalog.jsonb_to_recordset($1) AS m(%s)",
-					 writer_coldefs(w, true));
+	if (op == DS_WRITE_UPDATE)
+		appendStringInfoString(&inner, ", m.\"__ds_old\"");
+	appendStringInfo(&inner, " FROM pg_catalog.jsonb_to_recordset($1) AS m(%s%s)",
+					 writer_coldefs(w, true),
+					 op == DS_WRITE_UPDATE ? ", \"__ds_old\" pg_catalog.jsonb" : "");
 
 	initStringInfo(&sql);
 	switch (op)
@@ -250,16 +303,21 @@ writer_plan(DsWriter *w, DsWriteOp op)
 			for (int i = 0; i < w->nattrs; i++)
 				appendStringInfo(&sql, "%s%s = w.\"__w_%d\"", i ? ", " : "",
 								 quote_identifier(w->attrs[i]->column), i);
-			appendStringInfo(&sql, " FROM (%s) w WHERE %s%s", inner.data,
+			appendStringInfo(&sql, " FROM (%s) w WHERE %s%s"
+							 " AND (w.\"__ds_old\" IS NULL OR %s OPERATOR(pg_catalog.=) w.\"__ds_old\")",
+							 inner.data,
 							 diffsync_writer_match_sql(w, "w"),
 							 diffsync_writer_key_filter(w, psprintf("SELECT m.%%s FROM pg_catalog.jsonb_to_recordset($1) AS m(%s)",
-																	writer_coldefs(w, false))));
+																	writer_coldefs(w, false))),
+							 writer_current_row_sql(w));
 			break;
 		case DS_WRITE_DELETE:
-			appendStringInfo(&sql, "DELETE FROM %s r USING pg_catalog.jsonb_to_recordset($1) AS m(%s) WHERE %s%s",
+			appendStringInfo(&sql, "DELETE FROM %s r USING pg_catalog.jsonb_to_recordset($1) AS m(%s, \"__ds_old\" pg_catalog.jsonb)"
+							 " WHERE %s%s AND (m.\"__ds_old\" IS NULL OR %s OPERATOR(pg_catalog.=) m.\"__ds_old\")",
 							 w->a->relname, writer_coldefs(w, false), diffsync_writer_match_sql(w, "m"),
 							 diffsync_writer_key_filter(w, psprintf("SELECT m.%%s FROM pg_catalog.jsonb_to_recordset($1) AS m(%s)",
-																	writer_coldefs(w, false))));
+																	writer_coldefs(w, false))),
+							 writer_current_row_sql(w));
 			break;
 	}
 	plan = SPI_prepare(sql.data, 1, argtypes);
@@ -559,7 +617,12 @@ writer_execute(DsWriter *w, DsWriteOp op, List *rows)
 	{
 		JsonbValue	v;
 
-		diffsync_jsonb_root(((DsPendingRow *) lfirst(lc))->row, &v);
+		DsPendingRow *pr = lfirst(lc);
+
+		if (op != DS_WRITE_INSERT && pr->old != NULL)
+			diffsync_jsonb_root(row_with_old(pr->row, pr->old), &v);
+		else
+			diffsync_jsonb_root(pr->row, &v);
 		pushJsonbValue(&st, WJB_ELEM, &v);
 	}
 	args[0] = JsonbPGetDatum(JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_ARRAY, NULL)));
@@ -579,6 +642,19 @@ writer_execute(DsWriter *w, DsWriteOp op, List *rows)
 	processed = (int64) SPI_processed;
 	/* SPI returns in its procedure context: back to the flush's */
 	MemoryContextSwitchTo(mycxt);
+
+	/*
+	 * An update or delete that found fewer rows than it was given met rows
+	 * changed (or removed) since the sync read them, by a transaction that
+	 * committed meanwhile: writing over them would lose that change.
+	 */
+	if (op != DS_WRITE_INSERT && processed < list_length(rows))
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not %s " INT64_FORMAT " of %d rows of adapter \"%s\": they changed since the sync read them",
+						write_op_names[op], (int64) list_length(rows) - processed,
+						list_length(rows), w->a->name),
+				 errhint("Another transaction changed them meanwhile; run the sync again.")));
 	if (w->history && w->history->enabled)
 		writer_history(w, op, rows);
 	return processed;
@@ -681,7 +757,7 @@ diffsync_writer_add(DsWriter *w, DsWriteOp op, Jsonb *row, Jsonb *old, bool defe
 	pr->row = palloc(VARSIZE(row));
 	memcpy(pr->row, row, VARSIZE(row));
 	pr->old = NULL;
-	if (old && w->history && w->history->enabled)
+	if (old && (op != DS_WRITE_INSERT || (w->history && w->history->enabled)))
 	{
 		pr->old = palloc(VARSIZE(old));
 		memcpy(pr->old, old, VARSIZE(old));
