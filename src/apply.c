@@ -605,7 +605,7 @@ writer_execute(DsWriter *w, DsWriteOp op, List *rows)
 	JsonbParseState *st = NULL;
 	ListCell   *lc;
 	Datum		args[1];
-	int			rc;
+	volatile int rc;			/* set in PG_TRY, read after it */
 	MemoryContext mycxt = CurrentMemoryContext;
 	int			expected = (op == DS_WRITE_INSERT) ? SPI_OK_INSERT :
 		(op == DS_WRITE_UPDATE) ? SPI_OK_UPDATE : SPI_OK_DELETE;
@@ -669,7 +669,7 @@ writer_try(DsWriter *w, DsWriteOp op, List *rows, ErrorData **edata)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
-	bool		ok = true;
+	volatile bool ok = true;	/* set in PG_CATCH, read after it */
 
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(oldcxt);

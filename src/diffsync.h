@@ -273,6 +273,7 @@ extern char *diffsync_diff_sql(DsPair *pair, DsRunOptions *opts, bool all_rows,
 extern void diffsync_check_pair(DsPair *pair, DsRunOptions *opts);
 extern char *diffsync_equal_rows_sql(DsPair *pair, DsRunOptions *opts);
 extern char *diffsync_bucket_compare_sql(DsPair *pair, DsRunOptions *opts);
+extern const char *diffsync_compare_cast(Oid type);
 extern void diffsync_check_key(DsPair *pair, DsDiffRow *row);
 extern void diffsync_read_diff_row(HeapTuple tup, TupleDesc desc, DsDiffRow *row);
 extern char *diffsync_model_where(DsPair *pair, DsRunOptions *opts, bool source);

@@ -392,7 +392,6 @@ diffsync_build_pairs(const char *source, const char *target, DsRunOptions *opts)
 static char *
 compare_sql(DsField *f, const char *alias, DsRunOptions *opts, bool is_path)
 {
-	TypeCacheEntry *tc = lookup_type_cache(f->type, TYPECACHE_EQ_OPR);
 	char	   *col = psprintf("%s.%s", alias, quote_identifier(f->name));
 
 	if (is_path && opts->path_len > 1)
@@ -427,10 +426,20 @@ compare_sql(DsField *f, const char *alias, DsRunOptions *opts, bool is_path)
 	 */
 	if (f->type == JSONBOID)
 		return psprintf("COALESCE(%s, 'null'::pg_catalog.jsonb)", col);
-	/* types without an equality operator (json, xml, point) compare as text */
-	if (!OidIsValid(tc->eq_opr))
-		return psprintf("%s::pg_catalog.text", col);
-	return col;
+	return psprintf("%s%s", col, diffsync_compare_cast(f->type));
+}
+
+/*
+ * diffsync_compare_cast
+ *		What to append to a value of type to compare it: nothing, or a cast
+ *		to text for types without an equality operator (json, xml, point).
+ */
+const char *
+diffsync_compare_cast(Oid type)
+{
+	TypeCacheEntry *tc = lookup_type_cache(type, TYPECACHE_EQ_OPR);
+
+	return OidIsValid(tc->eq_opr) ? "" : "::pg_catalog.text";
 }
 
 /*

@@ -42,7 +42,6 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
-#include "utils/typcache.h"
 #include "diffsync.h"
 #include "sync.h"
 
@@ -439,9 +438,7 @@ live_fast_path(SyncRun *run, DsPair *pair, bool has_new, bool has_old)
 		appendStringInfo(&vals, ", w.\"__w_%d\"", i);
 		appendStringInfo(&sets, "%s%s = w.\"__w_%d\"", i ? ", " : "",
 						 quote_identifier(w->attrs[i]->column), i);
-		/* types without an equality operator (json, point) compare as text */
-		cast = OidIsValid(lookup_type_cache(w->attrs[i]->type, TYPECACHE_EQ_OPR)->eq_opr) ?
-			"" : "::pg_catalog.text";
+		cast = diffsync_compare_cast(w->attrs[i]->type);
 		appendStringInfo(&cur, "%sr.%s%s", i ? ", " : "", quote_identifier(w->attrs[i]->column), cast);
 		appendStringInfo(&newv, "%sw.\"__w_%d\"%s", i ? ", " : "", i, cast);
 	}
