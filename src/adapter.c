@@ -744,8 +744,9 @@ diffsync_adapter_select_sql(DsAdapter *a, const char *extra_where)
 /*
  * diffsync_jsonb_object_sql
  *		SQL building a jsonb object of the given fields read from alias
- *		(e.g. s."id"); chunks of 50 pairs are concatenated, since a function
- *		takes at most 100 arguments.
+ *		(e.g. s."id"), or with alias NULL from the relation row r through
+ *		the fields' read expressions; chunks of 50 pairs are concatenated,
+ *		since a function takes at most 100 arguments.
  */
 char *
 diffsync_jsonb_object_sql(DsField **fields, int nfields, const char *alias)
@@ -766,9 +767,13 @@ diffsync_jsonb_object_sql(DsField **fields, int nfields, const char *alias)
 							 i == 0 ? "" : ") OPERATOR(pg_catalog.||) ");
 		else
 			appendStringInfoString(&buf, ", ");
-		appendStringInfo(&buf, "%s, %s.%s",
-						 quote_literal_cstr(fields[i]->name), alias,
-						 quote_identifier(fields[i]->name));
+		if (alias)
+			appendStringInfo(&buf, "%s, %s.%s",
+							 quote_literal_cstr(fields[i]->name), alias,
+							 quote_identifier(fields[i]->name));
+		else
+			appendStringInfo(&buf, "%s, %s",
+							 quote_literal_cstr(fields[i]->name), fields[i]->read_sql);
 	}
 	appendStringInfoString(&buf, "))");
 	return buf.data;

@@ -217,18 +217,11 @@ writer_current_row_sql(DsWriter *w)
 	bool		src = (w->a == p->src);
 	int			n = p->nids + p->nattrs;
 	DsField   **fields = palloc(sizeof(DsField *) * n);
-	StringInfoData cols;
 
-	initStringInfo(&cols);
 	for (int i = 0; i < n; i++)
-	{
 		fields[i] = i < p->nids ? (src ? p->sids : p->dids)[i] :
 			(src ? p->sattrs : p->dattrs)[i - p->nids];
-		appendStringInfo(&cols, "%s%s AS %s", i ? ", " : "", fields[i]->read_sql,
-						 quote_identifier(fields[i]->name));
-	}
-	return psprintf("(SELECT %s FROM (SELECT %s) c)",
-					diffsync_jsonb_object_sql(fields, n, "c"), cols.data);
+	return diffsync_jsonb_object_sql(fields, n, NULL);
 }
 
 /* Model row with the row it expects to replace as member "__ds_old". */
