@@ -26,6 +26,9 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/fmgrprotos.h"
+#include "utils/guc.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
@@ -469,74 +472,255 @@ diffsync_history_insert(DsAdapter *a, DsField **ids, int nids, List *entries,
 	}
 }
 
+/* Rows of a set-based history recording fetched and inserted at a time */
+#define HISTORY_BATCH 10000
+
 /*
  * diffsync_history_record_sql
- *		Record versions of adapter set-based, as the extension owner, from
- *		changes_sql: a query of (key, before, after, action) over data the
- *		owner may read (transition tables, parameter $3 = arg3).  Returns the
- *		(change_id, key, action) rows recorded, in change id order, left in
- *		SPI_tuptable when want_rows; otherwise adds the change id range to
- *		*first, *last and *count.
+ *		Record versions set-based from changes_sql, a query of (key jsonb,
+ *		before jsonb, after jsonb, action text, other_action text) with
+ *		parameters (nargs, argtypes, args): a row makes a version of adapter
+ *		when action is not null, and one of other when other_action is not
+ *		null (the same change seen on both sides: the diff and hashes are
+ *		computed once).
+ *
+ *		changes_sql runs as the caller: it reads the user's data through the
+ *		adapters' expressions, which must never run with more rights than
+ *		the caller has.  Only the insert into the history table runs as the
+ *		extension owner, fed the fetched rows as arrays, a batch at a time
+ *		(memory stays bounded, whatever the statement's size); the patches
+ *		and state hashes are computed here, in C.
+ *
+ *		For adapter's versions (side 0): with want_rows, notify(arg, change
+ *		id, key, action) is called for each, in change id order; always, the
+ *		change id range is added to *first, *last and *count.
  */
 void
-diffsync_history_record_sql(const char *adapter, const char *engine,
-							const char *changes_sql, Jsonb *arg3, bool want_rows,
+diffsync_history_record_sql(const char *adapter, const char *other, const char *engine,
+							const char *changes_sql, int nargs, Oid *argtypes, Datum *args,
+							bool want_rows, DsHistoryNotify notify, void *notify_arg,
 							int64 *first, int64 *last, int64 *count)
 {
-	Oid			argtypes[3] = {TEXTOID, TEXTOID, JSONBOID};
-	Datum		args[3];
-	char		nulls[3] = {' ', ' ', ' '};
-	char	   *sql;
-	int			rc;
+	static const Oid insert_types[10] = {TEXTOID, TEXTOID, TEXTOID, INT4ARRAYOID, JSONBARRAYOID,
+		TEXTARRAYOID, JSONBARRAYOID, JSONBARRAYOID, INT8ARRAYOID, INT8ARRAYOID};
+	MemoryContext callercxt = CurrentMemoryContext;
+	MemoryContext batchcxt;
+	SPIPlanPtr	insert_plan;
+	SPIPlanPtr	select_plan;
+	Portal		portal;
+	int			guc_level;
 
-	sql = psprintf("WITH c AS (INSERT INTO " DIFFSYNC_SCHEMA ".commit_log (xid) "
-				   "VALUES (pg_catalog.pg_current_xact_id()) ON CONFLICT DO NOTHING), "
-				   "x AS (%s), "
-				   "h AS (INSERT INTO " DIFFSYNC_SCHEMA ".history "
-				   "(adapter, key, version, action, state, patch, state_hash, engine) "
-				   "SELECT $1, x.key, COALESCE(p.version, 0) OPERATOR(pg_catalog.+) 1, x.action, "
-				   "CASE WHEN x.action OPERATOR(pg_catalog.=) 'delete' THEN NULL "
-				   "WHEN x.action OPERATOR(pg_catalog.<>) 'update' "
-				   "OR (COALESCE(p.version, 0) OPERATOR(pg_catalog.+) 1) OPERATOR(pg_catalog.%%) 16 OPERATOR(pg_catalog.=) 1 "
-				   "OR p.state_hash IS DISTINCT FROM pg_catalog.jsonb_hash_extended(x.before, 0) THEN x.after END, "
-				   "CASE WHEN x.action OPERATOR(pg_catalog.=) 'update' "
-				   "THEN " DIFFSYNC_SCHEMA ".jsonb_diff(x.before, x.after) END, "
-				   "CASE WHEN x.action OPERATOR(pg_catalog.<>) 'delete' "
-				   "THEN pg_catalog.jsonb_hash_extended(x.after, 0) END, $2 "
-				   "FROM x LEFT JOIN LATERAL (SELECT y.version, y.state_hash FROM " DIFFSYNC_SCHEMA ".history y "
-				   "WHERE y.adapter OPERATOR(pg_catalog.=) $1 "
-				   "AND y.key_hash OPERATOR(pg_catalog.=) pg_catalog.jsonb_hash_extended(x.key, 0) "
-				   "AND y.key OPERATOR(pg_catalog.=) x.key "
-				   "ORDER BY y.version DESC LIMIT 1) p ON true "
-				   "RETURNING change_id, key, action) %s",
-				   changes_sql,
-				   want_rows ? "SELECT change_id, key, action FROM h ORDER BY change_id" :
-				   "SELECT pg_catalog.min(change_id), pg_catalog.max(change_id), pg_catalog.count(*) FROM h");
-	args[0] = CStringGetTextDatum(adapter);
-	args[1] = engine ? CStringGetTextDatum(engine) : (Datum) 0;
-	nulls[1] = engine ? ' ' : 'n';
-	args[2] = arg3 ? JsonbPGetDatum(arg3) : (Datum) 0;
-	nulls[2] = arg3 ? ' ' : 'n';
-	rc = diffsync_owner_execute(sql, 3, argtypes, args, nulls, false, 0);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "could not record history of adapter \"%s\": %s", adapter, SPI_result_code_string(rc));
-	if (!want_rows && SPI_processed == 1)
+	/*
+	 * The lookup of each key's latest version must be a backward index
+	 * scan that stops at the first row: with a batch's keys estimated at a
+	 * handful, the planner would rather pick a bitmap scan and a sort per
+	 * key (twice the cost at 100,000 keys).  Plans are made when run, so
+	 * the setting holds until the end (the changes query reads transition
+	 * tables, where it makes no difference).
+	 */
+	guc_level = NewGUCNestLevel();
+	(void) set_config_option("enable_bitmapscan", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	insert_plan = SPI_prepare(psprintf("WITH c AS (INSERT INTO " DIFFSYNC_SCHEMA ".commit_log (xid) "
+									   "VALUES (pg_catalog.pg_current_xact_id()) ON CONFLICT DO NOTHING), "
+									   "v AS (SELECT CASE WHEN v.side OPERATOR(pg_catalog.=) 0 THEN $1 ELSE $2 END AS adapter, "
+									   "v.key, v.action, v.state, v.patch, v.bh, v.ah "
+									   "FROM ROWS FROM (pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7), "
+									   "pg_catalog.unnest($8), pg_catalog.unnest($9), pg_catalog.unnest($10)) AS v(side, key, action, state, patch, bh, ah)), "
+									   "h AS (INSERT INTO " DIFFSYNC_SCHEMA ".history "
+									   "(adapter, key, version, action, state, patch, state_hash, engine) "
+									   "SELECT v.adapter, v.key, COALESCE(p.version, 0) OPERATOR(pg_catalog.+) 1, v.action, "
+									   "CASE WHEN v.action OPERATOR(pg_catalog.=) 'delete' THEN NULL "
+									   "WHEN v.action OPERATOR(pg_catalog.<>) 'update' "
+									   "OR (COALESCE(p.version, 0) OPERATOR(pg_catalog.+) 1) OPERATOR(pg_catalog.%%) 16 OPERATOR(pg_catalog.=) 1 "
+									   "OR p.state_hash IS DISTINCT FROM v.bh THEN v.state END, "
+									   "CASE WHEN v.action OPERATOR(pg_catalog.=) 'update' THEN v.patch END, "
+									   "v.ah, $3 "
+									   "FROM v LEFT JOIN LATERAL (SELECT y.version, y.state_hash FROM " DIFFSYNC_SCHEMA ".history y "
+									   "WHERE y.adapter OPERATOR(pg_catalog.=) v.adapter "
+									   "AND y.key_hash OPERATOR(pg_catalog.=) pg_catalog.jsonb_hash_extended(v.key, 0) "
+									   "AND y.key OPERATOR(pg_catalog.=) v.key "
+									   "ORDER BY y.version DESC LIMIT 1) p ON true "
+									   "RETURNING change_id, adapter, key, action) %s",
+									   want_rows ?
+									   "SELECT change_id, key, action FROM h WHERE adapter OPERATOR(pg_catalog.=) $1 ORDER BY change_id" :
+									   "SELECT pg_catalog.min(change_id), pg_catalog.max(change_id), pg_catalog.count(*) "
+									   "FROM h WHERE adapter OPERATOR(pg_catalog.=) $1"),
+							  10, (Oid *) insert_types);
+	if (insert_plan == NULL)
+		elog(ERROR, "could not prepare the history insert: %s", SPI_result_code_string(SPI_result));
+
+	/* the changes, read as the caller */
+	select_plan = SPI_prepare(changes_sql, nargs, argtypes);
+	if (select_plan == NULL)
+		elog(ERROR, "could not prepare the changes of adapter \"%s\": %s", adapter,
+			 SPI_result_code_string(SPI_result));
+	portal = SPI_cursor_open(NULL, select_plan, args, NULL, false);
+	batchcxt = AllocSetContextCreate(callercxt, "diffsync history batch", ALLOCSET_DEFAULT_SIZES);
+
+	for (;;)
 	{
-		bool		isnull;
-		int64		n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+		uint64		n;
+		int			nv;
+		Datum	   *sides,
+				   *keys,
+				   *actions,
+				   *states,
+				   *patches,
+				   *bhs,
+				   *ahs;
+		bool	   *snull,
+				   *pnull,
+				   *bnull,
+				   *anull;
+		int			dims[1];
+		int			lbs[1] = {1};
+		Datum		iargs[10];
+		char		inulls[10];
+		SPITupleTable *tt;
 
-		if (n > 0)
+		SPI_cursor_fetch(portal, true, HISTORY_BATCH);
+		n = SPI_processed;
+		if (n == 0)
+			break;
+		tt = SPI_tuptable;
+		MemoryContextSwitchTo(batchcxt);
+		/* up to two versions per row: the adapter's and the other's */
+		sides = palloc(sizeof(Datum) * n * 2);
+		keys = palloc(sizeof(Datum) * n * 2);
+		actions = palloc(sizeof(Datum) * n * 2);
+		states = palloc(sizeof(Datum) * n * 2);
+		patches = palloc(sizeof(Datum) * n * 2);
+		bhs = palloc(sizeof(Datum) * n * 2);
+		ahs = palloc(sizeof(Datum) * n * 2);
+		snull = palloc0(sizeof(bool) * n * 2);
+		pnull = palloc0(sizeof(bool) * n * 2);
+		bnull = palloc0(sizeof(bool) * n * 2);
+		anull = palloc0(sizeof(bool) * n * 2);
+		nv = 0;
+		for (uint64 i = 0; i < n; i++)
 		{
-			int64		lo = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-			int64		hi = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+			HeapTuple	tup = tt->vals[i];
+			bool		isnull,
+						bisnull,
+						aisnull;
+			Datum		key,
+						before,
+						after,
+						patch = (Datum) 0,
+						bh,
+						ah;
 
-			if (*count == 0 || lo < *first)
-				*first = lo;
-			if (hi > *last)
-				*last = hi;
-			*count += n;
+			CHECK_FOR_INTERRUPTS();
+			key = SPI_getbinval(tup, tt->tupdesc, 1, &isnull);
+			if (isnull)
+				elog(ERROR, "a change of adapter \"%s\" has no key", adapter);
+			before = SPI_getbinval(tup, tt->tupdesc, 2, &bisnull);
+			after = SPI_getbinval(tup, tt->tupdesc, 3, &aisnull);
+			ah = aisnull ? (Datum) 0 :
+				DirectFunctionCall2(jsonb_hash_extended, after, Int64GetDatum(0));
+			bh = bisnull ? (Datum) 0 :
+				DirectFunctionCall2(jsonb_hash_extended, before, Int64GetDatum(0));
+			if (!bisnull && !aisnull)
+			{
+				JsonbValue	bv,
+							av;
+
+				diffsync_jsonb_root(DatumGetJsonbP(before), &bv);
+				diffsync_jsonb_root(DatumGetJsonbP(after), &av);
+				patch = JsonbPGetDatum(diffsync_diff_values(&bv, &av));
+			}
+			for (int side = 0; side < 2; side++)
+			{
+				Datum		action = SPI_getbinval(tup, tt->tupdesc, 4 + side, &isnull);
+
+				if (isnull)
+					continue;
+				sides[nv] = Int32GetDatum(side);
+				keys[nv] = key;
+				actions[nv] = action;
+				states[nv] = after;
+				snull[nv] = aisnull;
+				patches[nv] = patch;
+				pnull[nv] = (patch == (Datum) 0);
+				bhs[nv] = bh;
+				bnull[nv] = bisnull;
+				ahs[nv] = ah;
+				anull[nv] = aisnull;
+				nv++;
+			}
 		}
+		if (nv == 0)
+		{
+			SPI_freetuptable(tt);
+			MemoryContextSwitchTo(callercxt);
+			MemoryContextReset(batchcxt);
+			continue;
+		}
+		dims[0] = nv;
+		memset(inulls, ' ', sizeof(inulls));
+		iargs[0] = CStringGetTextDatum(adapter);
+		iargs[1] = other ? CStringGetTextDatum(other) : (Datum) 0;
+		inulls[1] = other ? ' ' : 'n';
+		iargs[2] = engine ? CStringGetTextDatum(engine) : (Datum) 0;
+		inulls[2] = engine ? ' ' : 'n';
+		iargs[3] = PointerGetDatum(construct_array(sides, nv, INT4OID, 4, true, TYPALIGN_INT));
+		iargs[4] = PointerGetDatum(construct_array(keys, nv, JSONBOID, -1, false, TYPALIGN_INT));
+		iargs[5] = PointerGetDatum(construct_array(actions, nv, TEXTOID, -1, false, TYPALIGN_INT));
+		iargs[6] = PointerGetDatum(construct_md_array(states, snull, 1, dims, lbs, JSONBOID, -1, false, TYPALIGN_INT));
+		iargs[7] = PointerGetDatum(construct_md_array(patches, pnull, 1, dims, lbs, JSONBOID, -1, false, TYPALIGN_INT));
+		iargs[8] = PointerGetDatum(construct_md_array(bhs, bnull, 1, dims, lbs, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		iargs[9] = PointerGetDatum(construct_md_array(ahs, anull, 1, dims, lbs, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		SPI_freetuptable(tt);
+		MemoryContextSwitchTo(callercxt);
+
+		if (diffsync_owner_execute_plan(insert_plan, iargs, inulls, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not record history of adapter \"%s\"", adapter);
+		if (want_rows)
+		{
+			MemoryContextSwitchTo(batchcxt);
+			for (uint64 i = 0; i < SPI_processed; i++)
+			{
+				bool		isnull;
+				HeapTuple	tup = SPI_tuptable->vals[i];
+				int64		id = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull));
+
+				notify(notify_arg, id,
+					   DatumGetJsonbP(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull)),
+					   SPI_getvalue(tup, SPI_tuptable->tupdesc, 3));
+				if (*count == 0 || id < *first)
+					*first = id;
+				if (id > *last)
+					*last = id;
+				(*count)++;
+			}
+			MemoryContextSwitchTo(callercxt);
+		}
+		else if (SPI_processed == 1)
+		{
+			bool		isnull;
+			int64		c = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+
+			if (c > 0)
+			{
+				int64		lo = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+				int64		hi = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+
+				if (*count == 0 || lo < *first)
+					*first = lo;
+				if (hi > *last)
+					*last = hi;
+				*count += c;
+			}
+		}
+		SPI_freetuptable(SPI_tuptable);
+		MemoryContextReset(batchcxt);
 	}
+	SPI_cursor_close(portal);
+	SPI_freeplan(select_plan);
+	SPI_freeplan(insert_plan);
+	MemoryContextDelete(batchcxt);
+	AtEOXact_GUC(true, guc_level);
 }
 
 /* Push "name": value, or null. */

@@ -349,9 +349,12 @@ extern void diffsync_history_insert(DsAdapter *a, DsField **ids, int nids,
 									SPIPlanPtr *plan, int64 *first,
 									int64 *last, int64 *count);
 extern Jsonb *diffsync_row_key(Jsonb *row, DsField **ids, int nids);
-extern void diffsync_history_record_sql(const char *adapter, const char *engine,
-										const char *changes_sql, Jsonb *arg3,
-										bool want_rows, int64 *first,
+typedef void (*DsHistoryNotify) (void *arg, int64 change_id, Jsonb *key, const char *action);
+extern void diffsync_history_record_sql(const char *adapter, const char *other,
+										const char *engine, const char *changes_sql,
+										int nargs, Oid *argtypes, Datum *args,
+										bool want_rows, DsHistoryNotify notify,
+										void *notify_arg, int64 *first,
 										int64 *last, int64 *count);
 extern void diffsync_applying_push(const char *engine);
 extern void diffsync_applying_pop(void);

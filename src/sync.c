@@ -457,11 +457,20 @@ pair_has_children(SyncRun *run, int index)
 	return false;
 }
 
-/* Queue a write (old: the row it replaces) and count it. */
+/*
+ * Queue a write (old: the row it replaces) and count it.  A one-way sync
+ * never writes the side it reads from, whatever a strategy decided.
+ */
 static void
 sync_write(SyncRun *run, bool to_source, DsWriteOp op, Jsonb *row, Jsonb *old)
 {
 	DsWriter   *w = to_source ? run->wsrc[run->cur] : run->wdst[run->cur];
+
+	if (to_source ? run->dir == DS_SOURCE_TO_TARGET : run->dir == DS_TARGET_TO_SOURCE)
+	{
+		run->nskip++;
+		return;
+	}
 
 	diffsync_writer_add(w, op, row, old, op == DS_WRITE_DELETE && run->defer_deletes);
 	run->changed_keys++;
@@ -584,9 +593,15 @@ sync_unmatched(SyncRun *run, DsPair *pair, DsDiffRow *row)
 	bool		in_src = (row->src != NULL);
 	Jsonb	   *present = in_src ? row->src : row->dst;
 
-	if (row->base)
+	/*
+	 * Synced before: the other side deleted it since.  Only where this side
+	 * may be written: a one-way sync (a live one has the changed side's
+	 * previous row as base) mirrors its source onto the side it writes.
+	 */
+	if (row->base &&
+		(run->dir == DS_BIDIRECTIONAL ||
+		 run->dir == (in_src ? DS_TARGET_TO_SOURCE : DS_SOURCE_TO_TARGET)))
 	{
-		/* synced before: the other side deleted it since */
 		if (rows_agree(run, pair, present, row->base))
 		{
 			sync_write(run, in_src, DS_WRITE_DELETE, present, present);

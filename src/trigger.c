@@ -255,6 +255,56 @@ ids_join(DsPair *pair, const char *a, const char *b)
 	return buf.data;
 }
 
+/* What a per-row event needs besides the version: engine, adapter, model */
+typedef struct LiveNotify
+{
+	SyncRun    *run;
+	const char *adapter;
+	const char *model;
+} LiveNotify;
+
+/* One event per version of the changed side, carrying its change id */
+static void
+live_notify_version(void *arg, int64 change_id, Jsonb *key, const char *action)
+{
+	LiveNotify *ln = arg;
+
+	diffsync_change_notify(&ln->run->opts, ln->run->engine, ln->adapter, ln->model,
+						   key, action, change_id, -1);
+}
+
+/*
+ * "n" and "o", the changed side's rows after and before the statement, and
+ * "b", the two joined on the key: (model identifier columns, key, before,
+ * after), as CTEs.
+ */
+static char *
+statement_rows_ctes(DsPair *pair, bool source, bool has_new, bool has_old)
+{
+	StringInfoData ids;
+
+	initStringInfo(&ids);
+	for (int i = 0; i < pair->nids; i++)
+	{
+		const char *f = quote_identifier(pair->sids[i]->name);
+
+		appendStringInfo(&ids, "COALESCE(n.%s, o.%s) AS %s, ", f, f, f);
+	}
+	return psprintf("n AS MATERIALIZED (%s), o AS MATERIALIZED (%s), "
+					"b AS MATERIALIZED (SELECT %sCOALESCE(n.\"__ds_key\", o.\"__ds_key\") AS key, "
+					"o.\"__ds_row\" AS before, n.\"__ds_row\" AS after "
+					"FROM n FULL JOIN o ON %s)",
+					transition_rows(pair, source, TRIGGER_NEW, has_new),
+					transition_rows(pair, source, TRIGGER_OLD, has_old),
+					ids.data, ids_join(pair, "n", "o"));
+}
+
+/* The changed side's own version of a row of b, when its model row changed */
+#define OWN_ACTION \
+	"CASE WHEN b.after IS NOT DISTINCT FROM b.before THEN NULL " \
+	"WHEN b.before IS NULL THEN 'create' WHEN b.after IS NULL THEN 'delete' " \
+	"ELSE 'update' END"
+
 /*
  * Record the versions of the changed side's own rows (the statement the
  * trigger fires for), set-based from the transition tables, and send their
@@ -269,43 +319,24 @@ live_own_changes(SyncRun *run, DsPair *pair, bool has_new, bool has_old)
 	int64		first = 0,
 				last = 0,
 				count = 0;
+	bool		per_row = run->opts.notify && !run->opts.notify_per_statement;
 
 	if (!run->opts.history && !run->opts.notify)
 		return;
-	changes = psprintf("SELECT COALESCE(n.\"__ds_key\", o.\"__ds_key\") AS key, "
-					   "o.\"__ds_row\" AS before, n.\"__ds_row\" AS after, "
-					   "CASE WHEN o.\"__ds_row\" IS NULL THEN 'create' WHEN n.\"__ds_row\" IS NULL THEN 'delete' "
-					   "ELSE 'update' END AS action "
-					   "FROM (%s) n FULL JOIN (%s) o ON %s "
-					   "WHERE n.\"__ds_row\" IS DISTINCT FROM o.\"__ds_row\"",
-					   transition_rows(pair, is_source, TRIGGER_NEW, has_new),
-					   transition_rows(pair, is_source, TRIGGER_OLD, has_old),
-					   ids_join(pair, "n", "o"));
+	changes = psprintf("WITH %s SELECT b.key, b.before, b.after, " OWN_ACTION " AS action, "
+					   "NULL::pg_catalog.text AS other_action FROM b "
+					   "WHERE b.after IS DISTINCT FROM b.before",
+					   statement_rows_ctes(pair, is_source, has_new, has_old));
 
 	if (run->opts.history)
 	{
-		bool		per_row = run->opts.notify && !run->opts.notify_per_statement;
+		LiveNotify	ln = {run, w->name, pair->model};
 
-		diffsync_history_record_sql(w->name, run->engine, changes, NULL, per_row,
+		diffsync_history_record_sql(w->name, NULL, run->engine, changes, 0, NULL, NULL,
+									per_row, live_notify_version, &ln,
 									&first, &last, &count);
 		if (per_row)
-		{
-			/* one event per version, carrying its change id */
-			for (uint64 i = 0; i < SPI_processed; i++)
-			{
-				bool		isnull;
-				HeapTuple	tup = SPI_tuptable->vals[i];
-
-				diffsync_change_notify(&run->opts, run->engine, w->name, pair->model,
-									   DatumGetJsonbP(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull)),
-									   SPI_getvalue(tup, SPI_tuptable->tupdesc, 3),
-									   DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull)),
-									   -1);
-				count++;
-				last = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull));
-			}
 			return;
-		}
 	}
 	else
 	{
@@ -313,7 +344,7 @@ live_own_changes(SyncRun *run, DsPair *pair, bool has_new, bool has_old)
 		if (SPI_execute(psprintf("SELECT key, action FROM (%s) x", changes), false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "could not read the statement's changes");
 		count = SPI_processed;
-		if (!run->opts.notify_per_statement)
+		if (per_row)
 		{
 			for (uint64 i = 0; i < SPI_processed; i++)
 			{
@@ -356,7 +387,7 @@ plain_mapping(DsField **fields, int n)
  * Returns false when the generic path must run.
  */
 static bool
-live_fast_path(SyncRun *run, DsPair *pair, bool has_new, bool has_old)
+live_fast_path(SyncRun *run, DsPair *pair, bool has_new, bool has_old, bool *own_done)
 {
 	bool		from_source = (run->live_side == 1);
 	DsAdapter  *live = from_source ? pair->src : pair->dst;
@@ -447,9 +478,16 @@ live_fast_path(SyncRun *run, DsPair *pair, bool has_new, bool has_old)
 	diffsync_applying_push(run->engine);
 	PG_TRY();
 	{
-		/* key filters on the written relation alone (see diffsync_writer_key_filter) */
-		char	   *old_keys = diffsync_writer_key_filter(w, psprintf("SELECT o.%%s FROM (%s) o", o_rows));
-		char	   *new_keys = diffsync_writer_key_filter(w, psprintf("SELECT o.%%s FROM (%s) o", n_rows));
+		/*
+		 * Key filters on the written relation alone (see
+		 * diffsync_writer_key_filter), for views and foreign tables; a table
+		 * is joined to the transition table, whose size the planner knows,
+		 * and an index probe per key would cost more at scale.
+		 */
+		char	   *old_keys = table ? "" :
+			diffsync_writer_key_filter(w, psprintf("SELECT o.%%s FROM (%s) o", o_rows));
+		char	   *new_keys = table ? "" :
+			diffsync_writer_key_filter(w, psprintf("SELECT o.%%s FROM (%s) o", n_rows));
 		char	   *del = has_old ?
 			psprintf("DELETE FROM %s r USING (%s) m WHERE %s%s AND NOT EXISTS "
 					 "(SELECT 1 FROM (%s) n WHERE %s)%s",
@@ -522,28 +560,38 @@ live_fast_path(SyncRun *run, DsPair *pair, bool has_new, bool has_old)
 
 	if (written)
 	{
-		/* the other side's versions: before = the row the statement replaced */
+		/*
+		 * Both sides' versions from one reading of the statement's rows: the
+		 * changed side's own (side 0), and the other side's (side 1) for the
+		 * keys the writes returned, with before = the row the statement
+		 * replaced (recorded in full where that is not the other side's last
+		 * version).
+		 */
 		int64		first = 0,
 					last = 0,
 					count = 0;
+		bool		per_row = run->opts.notify && !run->opts.notify_per_statement;
+		LiveNotify	ln = {run, live->name, pair->model};
+		Oid			argtypes[1] = {JSONBOID};
+		Datum		args[1] = {JsonbPGetDatum(written)};
 		char	   *changes =
-			psprintf("SELECT n.\"__ds_key\" AS key, o.\"__ds_row\" AS before, n.\"__ds_row\" AS after, "
-					 "k.\"__ds_action\" AS action FROM "
-					 "(SELECT e.*, 'update' AS \"__ds_action\" FROM pg_catalog.jsonb_to_recordset($3 OPERATOR(pg_catalog.->) 'u') AS e(%s) "
-					 "UNION ALL SELECT e.*, 'create' FROM pg_catalog.jsonb_to_recordset($3 OPERATOR(pg_catalog.->) 'i') AS e(%s)) k "
-					 "JOIN (%s) n ON %s LEFT JOIN (%s) o ON %s "
-					 "UNION ALL "
-					 "SELECT o.\"__ds_key\", o.\"__ds_row\", NULL, 'delete' FROM "
-					 "pg_catalog.jsonb_to_recordset($3 OPERATOR(pg_catalog.->) 'd') AS k(%s) "
-					 "JOIN (%s) o ON %s",
-					 keydefs.data, keydefs.data,
-					 transition_rows(pair, from_source, TRIGGER_NEW, has_new), ids_join(pair, "n", "k"),
-					 transition_rows(pair, from_source, TRIGGER_OLD, has_old), ids_join(pair, "o", "k"),
-					 keydefs.data,
-					 transition_rows(pair, from_source, TRIGGER_OLD, has_old), ids_join(pair, "o", "k"));
+			psprintf("WITH %s, k AS ("
+					 "SELECT e.*, 'update' AS \"__ds_action\" FROM pg_catalog.jsonb_to_recordset($1 OPERATOR(pg_catalog.->) 'u') AS e(%s) "
+					 "UNION ALL SELECT e.*, 'create' FROM pg_catalog.jsonb_to_recordset($1 OPERATOR(pg_catalog.->) 'i') AS e(%s) "
+					 "UNION ALL SELECT e.*, 'delete' FROM pg_catalog.jsonb_to_recordset($1 OPERATOR(pg_catalog.->) 'd') AS e(%s)) "
+					 "SELECT b.key, b.before, b.after, " OWN_ACTION " AS action, k.\"__ds_action\" AS other_action "
+					 "FROM b LEFT JOIN k ON %s "
+					 "WHERE b.after IS DISTINCT FROM b.before OR k.\"__ds_action\" IS NOT NULL",
+					 statement_rows_ctes(pair, from_source, has_new, has_old),
+					 keydefs.data, keydefs.data, keydefs.data, ids_join(pair, "b", "k"));
 
-		diffsync_history_record_sql(w->a->name, run->engine, changes, written, false,
+		diffsync_history_record_sql(live->name, w->a->name, run->engine, changes,
+									1, argtypes, args, per_row, live_notify_version, &ln,
 									&first, &last, &count);
+		if (run->opts.notify && !per_row && count > 0)
+			diffsync_change_notify(&run->opts, run->engine, live->name, pair->model,
+								   NULL, NULL, last, count);
+		*own_done = true;
 	}
 	return true;
 }
@@ -605,9 +653,12 @@ diffsync_live_reconcile(PG_FUNCTION_ARGS)
 	pair = live_setup(&run, RelationGetRelid(trigdata->tg_relation), has_new, has_old);
 	if (pair != NULL)
 	{
-		if (!live_fast_path(&run, pair, has_new, has_old))
+		bool		own_done = false;
+
+		if (!live_fast_path(&run, pair, has_new, has_old, &own_done))
 			diffsync_sync_execute(&run);
-		live_own_changes(&run, pair, has_new, has_old);
+		if (!own_done)
+			live_own_changes(&run, pair, has_new, has_old);
 	}
 	SPI_finish();
 	AtEOXact_GUC(true, guc_level);

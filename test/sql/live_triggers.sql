@@ -240,6 +240,24 @@ SELECT pg_temp.err($$SELECT diffsync.detach('to_view')$$) IN ('ok', '42704: engi
 SELECT count(*) AS diffsync_triggers_on_a
   FROM pg_trigger WHERE tgrelid = 'regress_a'::regclass AND tgname LIKE 'diffsync%';
 
+-- a one-way engine never writes the side it reads from, whatever the
+-- strategy: with target_wins, a source change to a key the target lacks
+-- creates it there, and a source DELETE of a row the target changed since
+-- leaves the target as it is (nothing is written back to the source)
+CREATE TABLE regress_ow_s (id int PRIMARY KEY, v text);
+CREATE TABLE regress_ow_t (id int PRIMARY KEY, v text);
+INSERT INTO regress_ow_s VALUES (1, 'one'), (2, 'two');
+INSERT INTO regress_ow_t VALUES (2, 'two, changed on the target');
+SELECT diffsync.create_adapter('ow_s', 'regress_ow_s', '{id}');
+SELECT diffsync.create_adapter('ow_t', 'regress_ow_t', '{id}');
+SELECT diffsync.create_engine('ow', 'ow_s', 'ow_t', 'source_to_target', 'target_wins', '{"notify": false}');
+SELECT diffsync.attach('ow');
+UPDATE regress_ow_s SET v = 'one, updated' WHERE id = 1;
+DELETE FROM regress_ow_s WHERE id = 2;
+SELECT 's' AS side, * FROM regress_ow_s UNION ALL SELECT 't', * FROM regress_ow_t ORDER BY 1, 2;
+SELECT diffsync.drop_engine('ow');
+DROP TABLE regress_ow_s, regress_ow_t;
+
 SELECT diffsync.detach('oneway');
 SELECT diffsync.detach('audit');
 DROP TABLE regress_src, regress_dst, regress_a, regress_b, regress_b_log, regress_audit, regress_audit_copy, regress_plain CASCADE;
