@@ -219,13 +219,13 @@ side_fields(DsPair *pair, bool source)
 }
 
 /*
- * The changed side's rows in a transition table as model identifier
- * columns (typed, named after the fields, so joins on them hash plain
+ * A side's rows (of relation table, NULL: the adapter's own, with an extra
+ * condition where) as model identifier columns (typed, named after the fields, so joins on them hash plain
  * values) plus (key, row) model objects; an empty relation when the
  * statement has no such table.
  */
 static char *
-transition_rows(DsPair *pair, bool source, const char *table, bool present)
+model_rows(DsPair *pair, bool source, const char *table, const char *where)
 {
 	DsAdapter  *a = source ? pair->src : pair->dst;
 	DsField   **fields = side_fields(pair, source);
@@ -238,7 +238,14 @@ transition_rows(DsPair *pair, bool source, const char *table, bool present)
 					ids.data,
 					diffsync_jsonb_object_sql(fields, pair->nids, "m"),
 					diffsync_jsonb_object_sql(fields, pair->nids + pair->nattrs, "m"),
-					diffsync_adapter_select_from(a, present ? table : NULL, present ? NULL : "false", false));
+					diffsync_adapter_select_from(a, table, where, false));
+}
+
+/* The same over a transition table, or an empty relation when absent */
+static char *
+transition_rows(DsPair *pair, bool source, const char *table, bool present)
+{
+	return model_rows(pair, source, present ? table : NULL, present ? NULL : "false");
 }
 
 /* "a.id1 = b.id1 AND ..." over the pair's identifier fields */
@@ -306,16 +313,28 @@ statement_rows_ctes(DsPair *pair, bool source, bool has_new, bool has_old)
 	"ELSE 'update' END"
 
 /*
- * Record the versions of the changed side's own rows (the statement the
- * trigger fires for), set-based from the transition tables, and send their
- * events.  Rows whose model row did not change (no-op writes) drop out.
+ * The changed side's own changes in a statement: its rows whose model row
+ * changed (no-op writes drop out), from the transition tables.
+ */
+static char *
+statement_changes(DsPair *pair, bool source, bool has_new, bool has_old)
+{
+	return psprintf("WITH %s SELECT b.key, b.before, b.after, " OWN_ACTION " AS action, "
+					"NULL::pg_catalog.text AS other_action FROM b "
+					"WHERE b.after IS DISTINCT FROM b.before",
+					statement_rows_ctes(pair, source, has_new, has_old));
+}
+
+/*
+ * Record the versions of the changed side's own rows (changes: a query of
+ * key, before, after, action, other_action as statement_changes makes),
+ * set-based, and send their events.
  */
 static void
-live_own_changes(SyncRun *run, DsPair *pair, bool has_new, bool has_old)
+live_own_changes(SyncRun *run, DsPair *pair, const char *changes)
 {
 	bool		is_source = (run->live_side == 1);
 	DsAdapter  *w = is_source ? pair->src : pair->dst;
-	char	   *changes;
 	int64		first = 0,
 				last = 0,
 				count = 0;
@@ -323,10 +342,6 @@ live_own_changes(SyncRun *run, DsPair *pair, bool has_new, bool has_old)
 
 	if (!run->opts.history && !run->opts.notify)
 		return;
-	changes = psprintf("WITH %s SELECT b.key, b.before, b.after, " OWN_ACTION " AS action, "
-					   "NULL::pg_catalog.text AS other_action FROM b "
-					   "WHERE b.after IS DISTINCT FROM b.before",
-					   statement_rows_ctes(pair, is_source, has_new, has_old));
 
 	if (run->opts.history)
 	{
@@ -596,6 +611,63 @@ live_fast_path(SyncRun *run, DsPair *pair, bool has_new, bool has_old, bool *own
 	return true;
 }
 
+/*
+ * TRUNCATE of a relation an engine watches.  Before it: the versions (and
+ * events) of every row of the model on that side, as deletes, read while
+ * the rows are still there.  After it: a full sync of the engine, which
+ * sees that side empty and reconciles the other as sync_engine() would (a
+ * one-way engine empties the side it writes; a bidirectional one deletes
+ * what the truncated side had in common with the base, and its strategy
+ * settles rows changed since).
+ */
+static void
+live_truncate(TriggerData *trigdata)
+{
+	const char *engine = trigdata->tg_trigger->tgargs[0];
+	Oid			relid = RelationGetRelid(trigdata->tg_relation);
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1];
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (TRIGGER_FIRED_BEFORE(trigdata->tg_event))
+	{
+		SyncRun		run;
+		ListCell   *lc;
+
+		memset(&run, 0, sizeof(run));
+		run.resultcxt = CurrentMemoryContext;
+		load_engine(&run, engine, "FOR SHARE", NULL);
+		diffsync_sync_prepare(&run);
+		foreach(lc, run.pairs)
+		{
+			DsPair	   *p = lfirst(lc);
+			bool		source;
+
+			if (p->src->relid == relid && run.dir != DS_TARGET_TO_SOURCE)
+				source = true;
+			else if (p->dst->relid == relid && run.dir != DS_SOURCE_TO_TARGET)
+				source = false;
+			else
+				continue;
+			run.live_side = source ? 1 : 2;
+			live_own_changes(&run, p,
+							 psprintf("SELECT m.\"__ds_key\" AS key, m.\"__ds_row\" AS before, "
+									  "NULL::pg_catalog.jsonb AS after, 'delete' AS action, "
+									  "NULL::pg_catalog.text AS other_action FROM (%s) m",
+									  model_rows(p, source, NULL, NULL)));
+		}
+	}
+	else
+	{
+		args[0] = CStringGetTextDatum(engine);
+		if (SPI_execute_with_args("SELECT " DIFFSYNC_SCHEMA ".sync_engine($1)", 1, argtypes, args,
+								  NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not reconcile engine \"%s\" after TRUNCATE", engine);
+	}
+	SPI_finish();
+}
+
 PG_FUNCTION_INFO_V1(diffsync_live_reconcile);
 
 /*
@@ -621,6 +693,12 @@ diffsync_live_reconcile(PG_FUNCTION_ARGS)
 	/* an engine's own writes are never reconciled back by it */
 	if (diffsync_is_applying(trigdata->tg_trigger->tgargs[0]))
 		return PointerGetDatum(NULL);
+
+	if (TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
+	{
+		live_truncate(trigdata);
+		return PointerGetDatum(NULL);
+	}
 
 	has_new = trigdata->tg_newtable != NULL;
 	has_old = trigdata->tg_oldtable != NULL;
@@ -658,7 +736,8 @@ diffsync_live_reconcile(PG_FUNCTION_ARGS)
 		if (!live_fast_path(&run, pair, has_new, has_old, &own_done))
 			diffsync_sync_execute(&run);
 		if (!own_done)
-			live_own_changes(&run, pair, has_new, has_old);
+			live_own_changes(&run, pair,
+							 statement_changes(pair, run.live_side == 1, has_new, has_old));
 	}
 	SPI_finish();
 	AtEOXact_GUC(true, guc_level);
@@ -696,10 +775,12 @@ diffsync_attach(PG_FUNCTION_ARGS)
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	SyncRun		run;
 	ListCell   *lc;
-	static const char *const ops[3][3] = {
-		{"ins", "INSERT", "REFERENCING NEW TABLE AS " TRIGGER_NEW},
-		{"upd", "UPDATE", "REFERENCING OLD TABLE AS " TRIGGER_OLD " NEW TABLE AS " TRIGGER_NEW},
-		{"del", "DELETE", "REFERENCING OLD TABLE AS " TRIGGER_OLD},
+	static const char *const ops[5][3] = {
+		{"ins", "AFTER INSERT", "REFERENCING NEW TABLE AS " TRIGGER_NEW},
+		{"upd", "AFTER UPDATE", "REFERENCING OLD TABLE AS " TRIGGER_OLD " NEW TABLE AS " TRIGGER_NEW},
+		{"del", "AFTER DELETE", "REFERENCING OLD TABLE AS " TRIGGER_OLD},
+		{"btr", "BEFORE TRUNCATE", ""},
+		{"trn", "AFTER TRUNCATE", ""},
 	};
 
 	memset(&run, 0, sizeof(run));
@@ -724,9 +805,9 @@ diffsync_attach(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_DUPLICATE_OBJECT),
 					 errmsg("engine \"%s\" is already attached to %s", name, a->relname)));
-		for (int i = 0; i < 3; i++)
+		for (int i = 0; i < lengthof(ops); i++)
 		{
-			char	   *sql = psprintf("CREATE TRIGGER %s AFTER %s ON %s %s FOR EACH STATEMENT "
+			char	   *sql = psprintf("CREATE TRIGGER %s %s ON %s %s FOR EACH STATEMENT "
 									   "EXECUTE FUNCTION " DIFFSYNC_SCHEMA ".live_reconcile(%s)",
 									   quote_identifier(trigger_name(name, ops[i][0])), ops[i][1],
 									   a->relname, ops[i][2], quote_literal_cstr(name));
@@ -747,19 +828,21 @@ diffsync_attach(PG_FUNCTION_ARGS)
 int
 diffsync_drop_engine_triggers(const char *engine)
 {
-	Oid			argtypes[3] = {NAMEOID, NAMEOID, NAMEOID};
-	Datum		args[3];
+	Oid			argtypes[5] = {NAMEOID, NAMEOID, NAMEOID, NAMEOID, NAMEOID};
+	Datum		args[5];
 	List	   *drops = NIL;
 	ListCell   *lc;
 
 	args[0] = DirectFunctionCall1(namein, CStringGetDatum(trigger_name(engine, "ins")));
 	args[1] = DirectFunctionCall1(namein, CStringGetDatum(trigger_name(engine, "upd")));
 	args[2] = DirectFunctionCall1(namein, CStringGetDatum(trigger_name(engine, "del")));
+	args[3] = DirectFunctionCall1(namein, CStringGetDatum(trigger_name(engine, "btr")));
+	args[4] = DirectFunctionCall1(namein, CStringGetDatum(trigger_name(engine, "trn")));
 	if (SPI_execute_with_args("SELECT pg_catalog.format('DROP TRIGGER %I ON %s', t.tgname, t.tgrelid::pg_catalog.regclass) "
 							  "FROM pg_catalog.pg_trigger t "
-							  "WHERE t.tgname IN ($1, $2, $3) "
+							  "WHERE t.tgname IN ($1, $2, $3, $4, $5) "
 							  "AND t.tgfoid OPERATOR(pg_catalog.=) '" DIFFSYNC_SCHEMA ".live_reconcile()'::pg_catalog.regprocedure",
-							  3, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+							  5, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not look up the triggers of engine \"%s\"", engine);
 	for (uint64 i = 0; i < SPI_processed; i++)
 		drops = lappend(drops, pstrdup(SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1)));

@@ -258,6 +258,42 @@ SELECT 's' AS side, * FROM regress_ow_s UNION ALL SELECT 't', * FROM regress_ow_
 SELECT diffsync.drop_engine('ow');
 DROP TABLE regress_ow_s, regress_ow_t;
 
+-- TRUNCATE of a watched table is reconciled too: the truncated side's rows
+-- get delete versions (read before they go), then the engine syncs
+CREATE TABLE regress_tr_s (id int PRIMARY KEY, v text);
+CREATE TABLE regress_tr_t (id int PRIMARY KEY, v text);
+INSERT INTO regress_tr_s VALUES (1, 'one'), (2, 'two');
+INSERT INTO regress_tr_t VALUES (1, 'one'), (2, 'two'), (3, 'only on the target');
+SELECT diffsync.create_adapter('tr_s', 'regress_tr_s', '{id}');
+SELECT diffsync.create_adapter('tr_t', 'regress_tr_t', '{id}');
+SELECT diffsync.create_engine('tr', 'tr_s', 'tr_t', 'source_to_target', 'source_wins', '{"notify": false}');
+SELECT diffsync.attach('tr');
+SELECT count(*) AS triggers FROM pg_trigger WHERE tgrelid = 'regress_tr_s'::regclass AND tgname LIKE 'diffsync%';
+BEGIN;
+TRUNCATE regress_tr_s;
+SELECT 's' AS side, * FROM regress_tr_s UNION ALL SELECT 't', * FROM regress_tr_t ORDER BY 1, 2;
+SELECT adapter, key, version, action FROM diffsync.history
+ WHERE adapter IN ('tr_s', 'tr_t') ORDER BY adapter, key, version;
+ROLLBACK;
+-- rolled back with the transaction: nothing happened
+SELECT 's' AS side, * FROM regress_tr_s UNION ALL SELECT 't', * FROM regress_tr_t ORDER BY 1, 2;
+SELECT count(*) AS versions FROM diffsync.history WHERE adapter IN ('tr_s', 'tr_t');
+-- bidirectional: a row the other side changed since the last sync is kept
+-- (deleted on one side, modified on the other: the modification wins)
+SELECT diffsync.detach('tr');
+SELECT diffsync.create_engine('tr2', 'tr_s', 'tr_t', 'bidirectional', 'last_update_wins', '{"notify": false}');
+SELECT diffsync.sync_engine('tr2')->'summary' AS first_sync;
+UPDATE regress_tr_s SET v = 'two, changed while detached' WHERE id = 2;
+SELECT diffsync.attach('tr2');
+TRUNCATE regress_tr_t;
+SELECT 's' AS side, * FROM regress_tr_s UNION ALL SELECT 't', * FROM regress_tr_t ORDER BY 1, 2;
+-- detach takes the TRUNCATE triggers too
+SELECT diffsync.detach('tr2');
+SELECT count(*) AS triggers FROM pg_trigger WHERE tgrelid = 'regress_tr_s'::regclass AND tgname LIKE 'diffsync%';
+SELECT diffsync.drop_engine('tr');
+SELECT diffsync.drop_engine('tr2');
+DROP TABLE regress_tr_s, regress_tr_t;
+
 SELECT diffsync.detach('oneway');
 SELECT diffsync.detach('audit');
 DROP TABLE regress_src, regress_dst, regress_a, regress_b, regress_b_log, regress_audit, regress_audit_copy, regress_plain CASCADE;
