@@ -155,6 +155,7 @@ diffsync_restore(PG_FUNCTION_ARGS)
 	DsWriter   *w;
 	Jsonb	   *result = NULL;
 	Jsonb	   *patch = NULL;
+	int64		latest;
 
 	check_key(key);
 	pair = diffsync_pair_for_adapter(diffsync_adapter_copy(diffsync_adapter_get(name)));
@@ -187,6 +188,18 @@ diffsync_restore(PG_FUNCTION_ARGS)
 	}
 
 	cur = diffsync_fetch_row_locked(pair, true, key);
+	/* the key's latest version now: the live trigger's, if any, comes after */
+	if (SPI_execute_with_args("SELECT pg_catalog.max(h.change_id) FROM " DIFFSYNC_SCHEMA ".history h "
+							  "WHERE h.adapter OPERATOR(pg_catalog.=) $1 "
+							  "AND h.key_hash OPERATOR(pg_catalog.=) pg_catalog.jsonb_hash_extended($2, 0) "
+							  "AND h.key OPERATOR(pg_catalog.=) $2",
+							  2, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the history");
+	{
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		latest = isnull ? 0 : DatumGetInt64(d);
+	}
 	w = diffsync_writer_create(pair, true, &opts, NULL, NULL);
 	if (state == NULL)
 	{
@@ -211,8 +224,38 @@ diffsync_restore(PG_FUNCTION_ARGS)
 	}
 	for (int op = 0; op < 3; op++)
 		diffsync_writer_flush(w, op);
-	(void) record_version(pair, key, state ? "restore" : "delete", state, patch, cur,
-						  psprintf("restore of version " INT64_FORMAT, version));
+
+	/*
+	 * An engine attached to the relation has recorded the write already (a
+	 * live trigger records its own side's changes): that version becomes
+	 * the restore, with the full state, rather than a second version of the
+	 * same change.  Otherwise the restore records its version here.
+	 */
+	{
+		Oid			utypes[5] = {TEXTOID, JSONBOID, INT8OID, TEXTOID, JSONBOID};
+		Datum		uargs[5];
+		char		unulls[5] = {' ', ' ', ' ', ' ', ' '};
+		char	   *message = psprintf("restore of version " INT64_FORMAT, version);
+
+		uargs[0] = args[0];
+		uargs[1] = args[1];
+		uargs[2] = Int64GetDatum(latest);
+		uargs[3] = CStringGetTextDatum(message);
+		uargs[4] = state ? JsonbPGetDatum(state) : (Datum) 0;
+		unulls[4] = state ? ' ' : 'n';
+		if (diffsync_owner_execute("UPDATE " DIFFSYNC_SCHEMA ".history h "
+								   "SET action = CASE WHEN $5 IS NULL THEN 'delete' ELSE 'restore' END, "
+								   "state = $5, message = $4 "
+								   "WHERE h.adapter OPERATOR(pg_catalog.=) $1 "
+								   "AND h.key_hash OPERATOR(pg_catalog.=) pg_catalog.jsonb_hash_extended($2, 0) "
+								   "AND h.key OPERATOR(pg_catalog.=) $2 "
+								   "AND h.change_id OPERATOR(pg_catalog.>) $3 "
+								   "AND h.xid OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id()",
+								   5, utypes, uargs, unulls, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "could not update the history");
+		if (SPI_processed == 0)
+			(void) record_version(pair, key, state ? "restore" : "delete", state, patch, cur, message);
+	}
 	SPI_finish();
 	if (result == NULL)
 		PG_RETURN_NULL();

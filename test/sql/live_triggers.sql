@@ -294,6 +294,25 @@ SELECT diffsync.drop_engine('tr');
 SELECT diffsync.drop_engine('tr2');
 DROP TABLE regress_tr_s, regress_tr_t;
 
+-- restore() on an attached table: one version (the restore, full state),
+-- and the live engine carries the restored row to the other side
+CREATE TABLE regress_rs_s (id int PRIMARY KEY, v text);
+CREATE TABLE regress_rs_t (id int PRIMARY KEY, v text);
+SELECT diffsync.create_adapter('rs_s', 'regress_rs_s', '{id}');
+SELECT diffsync.create_adapter('rs_t', 'regress_rs_t', '{id}');
+SELECT diffsync.create_engine('rs', 'rs_s', 'rs_t', 'source_to_target', 'last_update_wins', '{"notify": false}');
+SELECT diffsync.attach('rs');
+INSERT INTO regress_rs_s VALUES (1, 'first');
+UPDATE regress_rs_s SET v = 'second' WHERE id = 1;
+SELECT diffsync.restore('rs_s', '{"id": 1}', 1);
+DELETE FROM regress_rs_s WHERE id = 1;
+SELECT diffsync.restore('rs_s', '{"id": 1}', 2);
+SELECT 's' AS side, * FROM regress_rs_s UNION ALL SELECT 't', * FROM regress_rs_t ORDER BY 1, 2;
+SELECT adapter, version, action, state->>'v' AS state_v, message
+  FROM diffsync.history WHERE adapter IN ('rs_s', 'rs_t') ORDER BY adapter, version;
+SELECT diffsync.drop_engine('rs');
+DROP TABLE regress_rs_s, regress_rs_t;
+
 SELECT diffsync.detach('oneway');
 SELECT diffsync.detach('audit');
 DROP TABLE regress_src, regress_dst, regress_a, regress_b, regress_b_log, regress_audit, regress_audit_copy, regress_plain CASCADE;
