@@ -29,6 +29,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
@@ -40,7 +41,9 @@
 #include "utils/guc.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "storage/lmgr.h"
 #include "utils/rel.h"
+#include "utils/resowner.h"
 
 #include "diffsync.h"
 #include "sync.h"
@@ -763,6 +766,60 @@ watched_relations(SyncRun *run)
 	return rels;
 }
 
+/*
+ * Lock every relation of relids in mode without ever waiting for one while
+ * holding another: all but one are tried without waiting, in a
+ * subtransaction; when one is busy, the subtransaction gives back what it
+ * took and the next round waits for that one alone.  So attach and detach
+ * cannot deadlock with writers that lock the same tables in another order
+ * (a writer holding one table and wanting the other just proceeds, and
+ * attach waits for it to finish).  statement_timeout and lock_timeout end
+ * the wait as usual.
+ */
+static void
+lock_relations(List *relids, LOCKMODE mode)
+{
+	Oid			wait_for = InvalidOid;
+
+	for (;;)
+	{
+		MemoryContext cxt = CurrentMemoryContext;
+		ResourceOwner owner = CurrentResourceOwner;
+		Oid			busy = InvalidOid;
+		ListCell   *lc;
+
+		CHECK_FOR_INTERRUPTS();
+		BeginInternalSubTransaction(NULL);
+		MemoryContextSwitchTo(cxt);
+		if (OidIsValid(wait_for))
+			LockRelationOid(wait_for, mode);
+		foreach(lc, relids)
+		{
+			Oid			relid = lfirst_oid(lc);
+
+			if (relid == wait_for)
+				continue;
+			if (!ConditionalLockRelationOid(relid, mode))
+			{
+				busy = relid;
+				break;
+			}
+		}
+		if (!OidIsValid(busy))
+		{
+			/* all held: they pass to the enclosing transaction */
+			ReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(cxt);
+			CurrentResourceOwner = owner;
+			return;
+		}
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		wait_for = busy;
+	}
+}
+
 PG_FUNCTION_INFO_V1(diffsync_attach);
 
 /*
@@ -789,6 +846,14 @@ diffsync_attach(PG_FUNCTION_ARGS)
 		elog(ERROR, "SPI_connect failed");
 	load_engine(&run, name, "", NULL);
 	diffsync_sync_prepare(&run);
+	{
+		List	   *relids = NIL;
+
+		foreach(lc, watched_relations(&run))
+			relids = list_append_unique_oid(relids, ((DsAdapter *) lfirst(lc))->relid);
+		/* CREATE TRIGGER's lock, taken for all of them first */
+		lock_relations(relids, ShareRowExclusiveLock);
+	}
 
 	foreach(lc, watched_relations(&run))
 	{
@@ -831,6 +896,7 @@ diffsync_drop_engine_triggers(const char *engine)
 	Oid			argtypes[5] = {NAMEOID, NAMEOID, NAMEOID, NAMEOID, NAMEOID};
 	Datum		args[5];
 	List	   *drops = NIL;
+	List	   *relids = NIL;
 	ListCell   *lc;
 
 	args[0] = DirectFunctionCall1(namein, CStringGetDatum(trigger_name(engine, "ins")));
@@ -838,14 +904,23 @@ diffsync_drop_engine_triggers(const char *engine)
 	args[2] = DirectFunctionCall1(namein, CStringGetDatum(trigger_name(engine, "del")));
 	args[3] = DirectFunctionCall1(namein, CStringGetDatum(trigger_name(engine, "btr")));
 	args[4] = DirectFunctionCall1(namein, CStringGetDatum(trigger_name(engine, "trn")));
-	if (SPI_execute_with_args("SELECT pg_catalog.format('DROP TRIGGER %I ON %s', t.tgname, t.tgrelid::pg_catalog.regclass) "
+	if (SPI_execute_with_args("SELECT pg_catalog.format('DROP TRIGGER %I ON %s', t.tgname, t.tgrelid::pg_catalog.regclass), t.tgrelid "
 							  "FROM pg_catalog.pg_trigger t "
 							  "WHERE t.tgname IN ($1, $2, $3, $4, $5) "
 							  "AND t.tgfoid OPERATOR(pg_catalog.=) '" DIFFSYNC_SCHEMA ".live_reconcile()'::pg_catalog.regprocedure",
 							  5, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not look up the triggers of engine \"%s\"", engine);
 	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+
 		drops = lappend(drops, pstrdup(SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1)));
+		relids = list_append_unique_oid(relids,
+										DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+																	   SPI_tuptable->tupdesc, 2, &isnull)));
+	}
+	/* DROP TRIGGER's lock, taken for all of them first */
+	lock_relations(relids, AccessExclusiveLock);
 	foreach(lc, drops)
 		if (SPI_execute(lfirst(lc), false, 0) != SPI_OK_UTILITY)
 			elog(ERROR, "could not drop a trigger of engine \"%s\"", engine);
