@@ -103,8 +103,8 @@ SELECT throws_ok($$SELECT diffsync.detach('nosuch')$$,
 SELECT ok(diffsync.attach(NULL) IS NULL, 'attach is strict');
 SELECT ok(diffsync.detach(NULL) IS NULL, 'detach is strict');
 SELECT diffsync.attach('h_oneway');
-SELECT is((SELECT count(*) FROM pg_trigger WHERE tgrelid = 'regress_hsrc'::regclass AND tgname LIKE 'diffsync%'), 3::int8,
-          'attach: three statement triggers on the watched side');
+SELECT is((SELECT count(*) FROM pg_trigger WHERE tgrelid = 'regress_hsrc'::regclass AND tgname LIKE 'diffsync%'), 5::int8,
+          'attach: five statement triggers on the watched side (insert, update, delete, before and after truncate)');
 SELECT throws_ok($$SELECT diffsync.attach('h_oneway')$$,
                  '42710', NULL, 'attach twice: 42710');
 SELECT throws_ok($$SELECT diffsync.attach('h_view_source')$$,
@@ -114,8 +114,8 @@ SELECT throws_ok($$SELECT diffsync.attach('h_view_both')$$,
 SELECT throws_ok($$SELECT diffsync.attach('h_view_back')$$,
                  '0A000', NULL, 'attach of target_to_source with a view as the watched target: 0A000');
 SELECT diffsync.attach('h_view_target');
-SELECT is((SELECT count(*) FROM pg_trigger WHERE tgrelid = 'regress_hsrc'::regclass AND tgname LIKE 'diffsync%'), 6::int8,
-          'a view that is only written (not watched) is fine: three more triggers on the source');
+SELECT is((SELECT count(*) FROM pg_trigger WHERE tgrelid = 'regress_hsrc'::regclass AND tgname LIKE 'diffsync%'), 10::int8,
+          'a view that is only written (not watched) is fine: five more triggers on the source');
 SELECT diffsync.detach('h_view_target');
 SELECT diffsync.detach('h_oneway');
 SELECT is((SELECT count(*) FROM pg_trigger WHERE tgrelid = 'regress_hsrc'::regclass AND tgname LIKE 'diffsync%'), 0::int8,

@@ -220,7 +220,7 @@ is( query('app', q{
 	    || (SELECT count(*) FROM pg_trigger WHERE tgfoid = 'diffsync.live_reconcile()'::regprocedure)
 	    || ' live triggers'}),
 	'6 adapters, 2 engines, true base, 1 open and 1 resolved conflicts, 4 syncs, '
-	  . 'commit,create,delete,restore,update versions, 15 live triggers',
+	  . 'commit,create,delete,restore,update versions, 25 live triggers',
 	'setup: the original has adapters, engines, base, conflicts, syncs, every kind of version, live triggers');
 cmp_ok(
 	query('app', q{SELECT max(version) FROM diffsync.history WHERE adapter = 'a_site' AND key = '{"name": "atl"}'}),
