@@ -271,7 +271,7 @@ extern List *diffsync_build_pairs(const char *source, const char *target,
 extern char *diffsync_diff_sql(DsPair *pair, DsRunOptions *opts, bool all_rows,
 							   const char *base_engine);
 extern void diffsync_check_pair(DsPair *pair, DsRunOptions *opts);
-extern char *diffsync_equal_rows_sql(DsPair *pair, DsRunOptions *opts);
+extern char *diffsync_equal_rows_sql(DsPair *pair, DsRunOptions *opts, bool untimed_only);
 extern char *diffsync_bucket_compare_sql(DsPair *pair, DsRunOptions *opts);
 extern const char *diffsync_compare_cast(Oid type);
 extern void diffsync_check_key(DsPair *pair, DsDiffRow *row);

@@ -166,20 +166,22 @@ diffsync_base_flush(SyncRun *run, DsPair *pair)
 
 /*
  * After the first sync of an engine, every key equal on both sides gets its
- * base state.
+ * base state.  With untimed_only, only the equal keys where a side's row
+ * has no commit time yet: rows the sync's own transaction wrote before it
+ * (see relations_written_in_xact).
  */
 static void
-base_populate(SyncRun *run)
+base_populate(SyncRun *run, bool untimed_only)
 {
 	ListCell   *lc;
 	MemoryContext rowcxt = AllocSetContextCreate(CurrentMemoryContext, "diffsync base row",
 												 ALLOCSET_DEFAULT_SIZES);
 
-	run->base_plain_insert = true;
+	run->base_plain_insert = !untimed_only;
 	foreach(lc, run->pairs)
 	{
 		DsPair	   *pair = lfirst(lc);
-		char	   *sql = diffsync_equal_rows_sql(pair, &run->opts);
+		char	   *sql = diffsync_equal_rows_sql(pair, &run->opts, untimed_only);
 		Portal		portal = SPI_cursor_open_with_args(NULL, sql, 0, NULL, NULL, NULL, false, 0);
 
 		/* the user's rows are read as the caller; base rows written as the owner */
@@ -366,6 +368,45 @@ all_commit_timestamped(SyncRun *run)
 	return true;
 }
 
+/*
+ * Has the current transaction written any of the engine's relations (or
+ * their partitions) yet?  Rows it wrote will commit after the watermark
+ * this sync sets, so an engine without base rows for them would take them
+ * for changed since, on both sides: a false conflict at the next sync when
+ * the sync saw them equal.  Such rows get base rows (base_populate).
+ */
+static bool
+relations_written_in_xact(SyncRun *run)
+{
+	ListCell   *lc;
+	Datum	   *relids = palloc(sizeof(Datum) * list_length(run->pairs) * 2);
+	int			n = 0;
+	Oid			argtypes[1] = {OIDARRAYOID};
+	Datum		args[1];
+	bool		isnull;
+	Datum		d;
+
+	foreach(lc, run->pairs)
+	{
+		DsPair	   *p = lfirst(lc);
+
+		relids[n++] = ObjectIdGetDatum(p->src->relid);
+		relids[n++] = ObjectIdGetDatum(p->dst->relid);
+	}
+	args[0] = PointerGetDatum(construct_array(relids, n, OIDOID, sizeof(Oid), true, TYPALIGN_INT));
+	if (SPI_execute_with_args("SELECT pg_catalog.bool_or(pg_catalog.pg_stat_get_xact_tuples_inserted(x.relid) "
+							  "OPERATOR(pg_catalog.+) pg_catalog.pg_stat_get_xact_tuples_updated(x.relid) "
+							  "OPERATOR(pg_catalog.+) pg_catalog.pg_stat_get_xact_tuples_deleted(x.relid) "
+							  "OPERATOR(pg_catalog.>) 0) "
+							  "FROM (SELECT COALESCE(p.relid, r::pg_catalog.regclass) AS relid "
+							  "FROM pg_catalog.unnest($1) r "
+							  "LEFT JOIN LATERAL pg_catalog.pg_partition_tree(r) p ON true) x",
+							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not read the transaction's statistics");
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return !isnull && DatumGetBool(d);
+}
+
 PG_FUNCTION_INFO_V1(diffsync_sync_engine);
 
 /*
@@ -385,6 +426,7 @@ diffsync_sync_engine(PG_FUNCTION_ARGS)
 	bool		base_empty = false;
 	bool		watermark_null = true;
 	bool		lazy = false;
+	bool		txn_wrote;
 	Jsonb	   *result;
 	MemoryContext caller = CurrentMemoryContext;
 
@@ -449,10 +491,13 @@ diffsync_sync_engine(PG_FUNCTION_ARGS)
 		}
 	}
 
+	txn_wrote = lazy && !run.opts.dry_run && relations_written_in_xact(&run);
 	run.sync_id = diffsync_next_sync_id();
 	diffsync_sync_execute(&run);
 	if (base_empty && !run.opts.dry_run)
-		base_populate(&run);
+		base_populate(&run, false);
+	else if (txn_wrote)
+		base_populate(&run, true);
 	result = diffsync_sync_result(&run);
 	diffsync_sync_log(&run, result);
 	diffsync_sync_notify(&run);

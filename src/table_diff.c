@@ -731,9 +731,11 @@ diffsync_diff_sql(DsPair *pair, DsRunOptions *opts, bool all_rows,
  *		The statement returning (key, source row) of every key present and
  *		equal on both sides: an inner join on the identifiers keeping rows
  *		whose attributes are not distinct, building jsonb only for them.
+ *		With untimed_only, only keys where a side's row has no last-update
+ *		time (for commit timestamps: written by the current transaction).
  */
 char *
-diffsync_equal_rows_sql(DsPair *pair, DsRunOptions *opts)
+diffsync_equal_rows_sql(DsPair *pair, DsRunOptions *opts, bool untimed_only)
 {
 	StringInfoData from;
 	StringInfoData distinct;
@@ -748,10 +750,14 @@ diffsync_equal_rows_sql(DsPair *pair, DsRunOptions *opts)
 	initStringInfo(&distinct);
 	diff_from_sql(pair, opts, &from, &distinct, false);
 	/* the FULL JOIN of diff_from_sql, as an inner join */
-	sql = psprintf("SELECT %s, %s%s WHERE s.\"__ds_p\" AND t.\"__ds_p\" AND NOT (%s)",
+	sql = psprintf("SELECT %s, %s%s WHERE s.\"__ds_p\" AND t.\"__ds_p\" AND NOT (%s)%s",
 				   diffsync_jsonb_object_sql(sfields, pair->nids, "s"),
 				   diffsync_jsonb_object_sql(sfields, pair->nids + pair->nattrs, "s"),
-				   from.data, distinct.data);
+				   from.data, distinct.data,
+				   untimed_only ?
+				   psprintf(" AND (%s IS NULL OR %s IS NULL)",
+							diffsync_adapter_ts_expr(pair->src, "s.\"__ds_ts\""),
+							diffsync_adapter_ts_expr(pair->dst, "t.\"__ds_ts\"")) : "");
 	return sql;
 }
 
