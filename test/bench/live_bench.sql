@@ -109,6 +109,35 @@ SELECT m.run, round(m.ms::numeric, 1) AS ms,
  WHERE h.run = 'hand'
  ORDER BY array_position(ARRAY['hand', 'live', 'live_hist', 'plpgsql'], m.run);
 
+-- the floor of history on: only inserting the versions this UPDATE makes
+-- (100,000 per side, copied from the ones just recorded: no lookup, no
+-- diff, no model rows), into the history table with its indexes
+CREATE TEMP TABLE floor_versions AS
+SELECT key, version, action, state, patch, state_hash
+  FROM diffsync.history WHERE adapter IN ('s_live_hist', 't_live_hist') LIMIT 200000;
+CREATE FUNCTION bench_floor() RETURNS float8 LANGUAGE plpgsql AS $$
+DECLARE
+    t0 timestamptz := clock_timestamp();
+BEGIN
+    INSERT INTO diffsync.history (adapter, key, version, action, state, patch, state_hash)
+    SELECT 'floor', key, version + 1000, action, state, patch, state_hash FROM floor_versions;
+    RETURN extract(epoch FROM clock_timestamp() - t0) * 1000;
+END
+$$;
+CREATE TEMP TABLE floor_ms (ms float8);
+BEGIN;
+INSERT INTO floor_ms SELECT bench_floor();
+ROLLBACK;
+BEGIN;
+INSERT INTO floor_ms SELECT bench_floor();
+COMMIT;
+DELETE FROM diffsync.history WHERE adapter = 'floor';
+\echo
+\echo '== the floor of history on: inserting the 200,000 versions alone (ratio = / hand)'
+SELECT round(f.ms::numeric, 1) AS ms, round((f.ms / h.ms)::numeric, 2) AS ratio
+  FROM (SELECT ms FROM floor_ms ORDER BY ms DESC LIMIT 1) f,
+       (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS ms FROM bench_times WHERE run = 'hand') h;
+
 \echo
 \echo '== history size per version'
 SELECT h.adapter, h.action, count(*) AS versions,
