@@ -767,45 +767,52 @@ watched_relations(SyncRun *run)
 }
 
 /*
- * Lock every relation of relids in mode without ever waiting for one while
+ * Lock relations relids[i] in modes[i] without ever waiting for one while
  * holding another: all but one are tried without waiting, in a
  * subtransaction; when one is busy, the subtransaction gives back what it
  * took and the next round waits for that one alone.  So attach and detach
  * cannot deadlock with writers that lock the same tables in another order
- * (a writer holding one table and wanting the other just proceeds, and
- * attach waits for it to finish).  statement_timeout and lock_timeout end
- * the wait as usual.
+ * (a writer holding one table and wanting another just proceeds, and attach
+ * waits for it to finish).  Must run before anything else of the statement
+ * locks those relations.  statement_timeout, lock_timeout and cancel end
+ * the wait with the subtransaction rolled back, as any error would.
  */
 static void
-lock_relations(List *relids, LOCKMODE mode)
+lock_relations(int n, const Oid *relids, const LOCKMODE *modes)
 {
-	Oid			wait_for = InvalidOid;
+	int			wait_for = -1;
 
 	for (;;)
 	{
 		MemoryContext cxt = CurrentMemoryContext;
 		ResourceOwner owner = CurrentResourceOwner;
-		Oid			busy = InvalidOid;
-		ListCell   *lc;
+		int			busy = -1;
 
 		CHECK_FOR_INTERRUPTS();
 		BeginInternalSubTransaction(NULL);
 		MemoryContextSwitchTo(cxt);
-		if (OidIsValid(wait_for))
-			LockRelationOid(wait_for, mode);
-		foreach(lc, relids)
+		PG_TRY();
 		{
-			Oid			relid = lfirst_oid(lc);
-
-			if (relid == wait_for)
-				continue;
-			if (!ConditionalLockRelationOid(relid, mode))
-			{
-				busy = relid;
-				break;
-			}
+			if (wait_for >= 0)
+				LockRelationOid(relids[wait_for], modes[wait_for]);
+			for (int i = 0; i < n && busy < 0; i++)
+				if (i != wait_for && !ConditionalLockRelationOid(relids[i], modes[i]))
+					busy = i;
 		}
-		if (!OidIsValid(busy))
+		PG_CATCH();
+		{
+			ErrorData  *edata;
+
+			MemoryContextSwitchTo(cxt);
+			edata = CopyErrorData();
+			FlushErrorState();
+			RollbackAndReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(cxt);
+			CurrentResourceOwner = owner;
+			ReThrowError(edata);
+		}
+		PG_END_TRY();
+		if (busy < 0)
 		{
 			/* all held: they pass to the enclosing transaction */
 			ReleaseCurrentSubTransaction();
@@ -818,6 +825,49 @@ lock_relations(List *relids, LOCKMODE mode)
 		CurrentResourceOwner = owner;
 		wait_for = busy;
 	}
+}
+
+/*
+ * Lock the relations of every adapter of an engine (the trees of its source
+ * and target), before anything opens them: the ones it watches in mode
+ * watched_mode, the others ACCESS SHARE (what reading them takes).
+ */
+static void
+lock_engine_relations(const char *engine, LOCKMODE watched_mode)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1];
+	Oid		   *relids;
+	LOCKMODE   *modes;
+	int			n;
+
+	args[0] = CStringGetTextDatum(engine);
+	if (diffsync_owner_execute("WITH RECURSIVE e AS (SELECT source, target, direction FROM " DIFFSYNC_SCHEMA ".engine "
+							   "WHERE name OPERATOR(pg_catalog.=) $1), "
+							   "t(name, relation, watched) AS ("
+							   "SELECT a.name, a.relation, "
+							   "CASE WHEN a.name OPERATOR(pg_catalog.=) e.source "
+							   "THEN e.direction OPERATOR(pg_catalog.<>) 'target_to_source' "
+							   "ELSE e.direction OPERATOR(pg_catalog.<>) 'source_to_target' END "
+							   "FROM " DIFFSYNC_SCHEMA ".adapter a, e WHERE a.name IN (e.source, e.target) "
+							   "UNION ALL SELECT a.name, a.relation, t.watched FROM " DIFFSYNC_SCHEMA ".adapter a "
+							   "JOIN t ON a.parent OPERATOR(pg_catalog.=) t.name) "
+							   "SELECT t.relation::pg_catalog.oid, pg_catalog.bool_or(t.watched) FROM t "
+							   "GROUP BY 1 ORDER BY 1",
+							   1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the adapters of engine \"%s\"", engine);
+	n = (int) SPI_processed;
+	relids = palloc(sizeof(Oid) * Max(n, 1));
+	modes = palloc(sizeof(LOCKMODE) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		bool		isnull;
+
+		relids[i] = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		modes[i] = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull)) ?
+			watched_mode : AccessShareLock;
+	}
+	lock_relations(n, relids, modes);
 }
 
 PG_FUNCTION_INFO_V1(diffsync_attach);
@@ -844,16 +894,10 @@ diffsync_attach(PG_FUNCTION_ARGS)
 	run.resultcxt = CurrentMemoryContext;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	/* CREATE TRIGGER's lock on the watched tables, all taken first */
+	lock_engine_relations(name, ShareRowExclusiveLock);
 	load_engine(&run, name, "", NULL);
 	diffsync_sync_prepare(&run);
-	{
-		List	   *relids = NIL;
-
-		foreach(lc, watched_relations(&run))
-			relids = list_append_unique_oid(relids, ((DsAdapter *) lfirst(lc))->relid);
-		/* CREATE TRIGGER's lock, taken for all of them first */
-		lock_relations(relids, ShareRowExclusiveLock);
-	}
 
 	foreach(lc, watched_relations(&run))
 	{
@@ -920,7 +964,19 @@ diffsync_drop_engine_triggers(const char *engine)
 																	   SPI_tuptable->tupdesc, 2, &isnull)));
 	}
 	/* DROP TRIGGER's lock, taken for all of them first */
-	lock_relations(relids, AccessExclusiveLock);
+	{
+		int			n = list_length(relids);
+		Oid		   *oids = palloc(sizeof(Oid) * Max(n, 1));
+		LOCKMODE   *modes = palloc(sizeof(LOCKMODE) * Max(n, 1));
+		int			i = 0;
+
+		foreach(lc, relids)
+		{
+			oids[i] = lfirst_oid(lc);
+			modes[i++] = AccessExclusiveLock;
+		}
+		lock_relations(n, oids, modes);
+	}
 	foreach(lc, drops)
 		if (SPI_execute(lfirst(lc), false, 0) != SPI_OK_UTILITY)
 			elog(ERROR, "could not drop a trigger of engine \"%s\"", engine);
