@@ -208,22 +208,35 @@ diffsync_restore(PG_FUNCTION_ARGS)
 	}
 	else
 	{
-		JsonbValue	o,
-					n;
-
 		/* the restored row keeps the key it is restored under */
 		state = diffsync_row_from_state(pair, key, state);
 		diffsync_writer_add(w, cur ? DS_WRITE_UPDATE : DS_WRITE_INSERT, state, cur, false);
+	}
+	for (int op = 0; op < 3; op++)
+		diffsync_writer_flush(w, op);
+
+	/*
+	 * The version's state is the row as it reads back (write expressions
+	 * may store something else than was asked for), which is also what a
+	 * live trigger on the relation hashed.
+	 */
+	if (state)
+	{
+		Jsonb	   *written = diffsync_fetch_row_locked(pair, true, key);
+
+		if (written)
+			state = written;
 		if (cur)
 		{
+			JsonbValue	o,
+						n;
+
 			diffsync_jsonb_root(cur, &o);
 			diffsync_jsonb_root(state, &n);
 			patch = diffsync_diff_values(&o, &n);
 		}
 		result = state;
 	}
-	for (int op = 0; op < 3; op++)
-		diffsync_writer_flush(w, op);
 
 	/*
 	 * An engine attached to the relation has recorded the write already (a
@@ -244,7 +257,7 @@ diffsync_restore(PG_FUNCTION_ARGS)
 		uargs[4] = state ? JsonbPGetDatum(state) : (Datum) 0;
 		unulls[4] = state ? ' ' : 'n';
 		if (diffsync_owner_execute("UPDATE " DIFFSYNC_SCHEMA ".history h "
-								   "SET action = CASE WHEN $5 IS NULL THEN 'delete' ELSE 'restore' END, "
+								   "SET action = CASE WHEN h.action OPERATOR(pg_catalog.=) 'delete' THEN 'delete' ELSE 'restore' END, "
 								   "state = $5, message = $4 "
 								   "WHERE h.adapter OPERATOR(pg_catalog.=) $1 "
 								   "AND h.key_hash OPERATOR(pg_catalog.=) pg_catalog.jsonb_hash_extended($2, 0) "

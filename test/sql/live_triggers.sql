@@ -312,6 +312,23 @@ SELECT adapter, version, action, state->>'v' AS state_v, message
   FROM diffsync.history WHERE adapter IN ('rs_s', 'rs_t') ORDER BY adapter, version;
 SELECT diffsync.drop_engine('rs');
 DROP TABLE regress_rs_s, regress_rs_t;
+-- a write expression stores something else than the version asked for: the
+-- restore version holds the row as it reads back, and later patches chain
+CREATE TABLE regress_rw_s (id int PRIMARY KEY, name text, qty int);
+CREATE TABLE regress_rw_t (id int PRIMARY KEY, name text, qty int);
+SELECT diffsync.create_adapter('rw_s', 'regress_rw_s', '{id}',
+                               columns => '{"name": {"column": "name", "read": "name", "write": "upper(name)"}}');
+SELECT diffsync.create_adapter('rw_t', 'regress_rw_t', '{id}');
+SELECT diffsync.create_engine('rw', 'rw_s', 'rw_t', 'source_to_target', 'last_update_wins', '{"notify": false}');
+SELECT diffsync.attach('rw');
+INSERT INTO regress_rw_s VALUES (1, 'a', 1);
+UPDATE regress_rw_s SET name = 'B';
+SELECT diffsync.restore('rw_s', '{"id": 1}', 1);
+UPDATE regress_rw_s SET qty = 2;
+SELECT version, action, state, patch FROM diffsync.history WHERE adapter = 'rw_s' ORDER BY version;
+SELECT diffsync.state_at_version('rw_s', '{"id": 1}', 4) = (SELECT to_jsonb(r) FROM regress_rw_s r) AS latest_rebuilds_the_row;
+SELECT diffsync.drop_engine('rw');
+DROP TABLE regress_rw_s, regress_rw_t;
 
 SELECT diffsync.detach('oneway');
 SELECT diffsync.detach('audit');
