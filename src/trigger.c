@@ -37,13 +37,16 @@
 #include "common/hashfn.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
-#include "storage/lmgr.h"
+#include "utils/memutils.h"
+#include "utils/queryenvironment.h"
 #include "utils/rel.h"
 #include "utils/resowner.h"
+#include "utils/tuplestore.h"
 
 #include "diffsync.h"
 #include "sync.h"
@@ -615,58 +618,176 @@ live_fast_path(SyncRun *run, DsPair *pair, bool has_new, bool has_old, bool *own
 }
 
 /*
- * TRUNCATE of a relation an engine watches.  Before it: the versions (and
- * events) of every row of the model on that side, as deletes, read while
- * the rows are still there.  After it: a full sync of the engine, which
- * sees that side empty and reconciles the other as sync_engine() would (a
- * one-way engine empties the side it writes; a bidirectional one deletes
- * what the truncated side had in common with the base, and its strategy
- * settles rows changed since).
+ * Reconcile one statement on relation relid, whose rows before and after
+ * are registered in this SPI connection as the relations diffsync_old and
+ * diffsync_new (has_old, has_new).
  */
+static void
+live_reconcile_statement(const char *engine, Oid relid, bool has_new, bool has_old)
+{
+	SyncRun		run;
+	DsPair	   *pair;
+	int			guc_level;
+
+	memset(&run, 0, sizeof(run));
+	run.resultcxt = CurrentMemoryContext;
+
+	/*
+	 * No JIT for the statements run here: transition tables and key lists
+	 * have no statistics, the planner's row estimates are wild, and
+	 * compiling their plans costs more than running them (0.5 s of a
+	 * 100,000-row UPDATE).  Undone below, or by the abort on error.
+	 */
+	guc_level = NewGUCNestLevel();
+	(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+
+	/* FOR SHARE: live changes of many transactions, never during a batch sync */
+	load_engine(&run, engine, "FOR SHARE", NULL);
+	run.use_base = (run.dir == DS_BIDIRECTIONAL);
+	run.skip_counts = true;
+	/* a statement's keys are few: bucket checksums would read whole tables */
+	run.opts.buckets = 0;
+	diffsync_sync_prepare(&run);
+	pair = live_setup(&run, relid, has_new, has_old);
+	if (pair != NULL)
+	{
+		bool		own_done = false;
+
+		if (!live_fast_path(&run, pair, has_new, has_old, &own_done))
+			diffsync_sync_execute(&run);
+		if (!own_done)
+			live_own_changes(&run, pair,
+							 statement_changes(pair, run.live_side == 1, has_new, has_old));
+	}
+	AtEOXact_GUC(true, guc_level);
+}
+
+/*
+ * TRUNCATE has no transition tables: the BEFORE TRUNCATE trigger keeps the
+ * rows of the relation (while they are still there) in a tuplestore of the
+ * transaction, which the AFTER TRUNCATE trigger of the same statement
+ * registers as diffsync_old, and the statement is reconciled as the DELETE
+ * of every row it is.  The list is the transaction's; it is forgotten when
+ * the transaction ends (the memory goes with TopTransactionContext).
+ */
+typedef struct TruncateCapture
+{
+	char	   *engine;
+	Oid			relid;
+	TupleDesc	desc;
+	Tuplestorestate *rows;
+} TruncateCapture;
+
+static List *truncate_captures = NIL;
+static bool truncate_callback_registered = false;
+
+static void
+truncate_xact_callback(XactEvent event, void *arg)
+{
+	truncate_captures = NIL;
+}
+
+/* Take (and forget) the capture of engine on relid, or NULL. */
+static TruncateCapture *
+take_capture(const char *engine, Oid relid)
+{
+	ListCell   *lc;
+
+	foreach(lc, truncate_captures)
+	{
+		TruncateCapture *c = lfirst(lc);
+
+		if (c->relid == relid && strcmp(c->engine, engine) == 0)
+		{
+			truncate_captures = foreach_delete_current(truncate_captures, lc);
+			return c;
+		}
+	}
+	return NULL;
+}
+
 static void
 live_truncate(TriggerData *trigdata)
 {
 	const char *engine = trigdata->tg_trigger->tgargs[0];
-	Oid			relid = RelationGetRelid(trigdata->tg_relation);
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		args[1];
+	Relation	rel = trigdata->tg_relation;
+	Oid			relid = RelationGetRelid(rel);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (TRIGGER_FIRED_BEFORE(trigdata->tg_event))
 	{
-		SyncRun		run;
-		ListCell   *lc;
+		MemoryContext cxt = CurrentMemoryContext;
+		TruncateCapture *c;
+		Portal		portal;
 
-		memset(&run, 0, sizeof(run));
-		run.resultcxt = CurrentMemoryContext;
-		load_engine(&run, engine, "FOR SHARE", NULL);
-		diffsync_sync_prepare(&run);
-		foreach(lc, run.pairs)
+		/* a capture a failed statement left behind is stale */
+		(void) take_capture(engine, relid);
+		if (!truncate_callback_registered)
 		{
-			DsPair	   *p = lfirst(lc);
-			bool		source;
-
-			if (p->src->relid == relid && run.dir != DS_TARGET_TO_SOURCE)
-				source = true;
-			else if (p->dst->relid == relid && run.dir != DS_SOURCE_TO_TARGET)
-				source = false;
-			else
-				continue;
-			run.live_side = source ? 1 : 2;
-			live_own_changes(&run, p,
-							 psprintf("SELECT m.\"__ds_key\" AS key, m.\"__ds_row\" AS before, "
-									  "NULL::pg_catalog.jsonb AS after, 'delete' AS action, "
-									  "NULL::pg_catalog.text AS other_action FROM (%s) m",
-									  model_rows(p, source, NULL, NULL)));
+			RegisterXactCallback(truncate_xact_callback, NULL);
+			truncate_callback_registered = true;
 		}
+		portal = SPI_cursor_open_with_args(NULL,
+										   psprintf("SELECT * FROM %s",
+													quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+																			   RelationGetRelationName(rel))),
+										   0, NULL, NULL, NULL, true, 0);
+		MemoryContextSwitchTo(TopTransactionContext);
+		c = palloc0(sizeof(TruncateCapture));
+		c->engine = pstrdup(engine);
+		c->relid = relid;
+		c->rows = tuplestore_begin_heap(false, false, work_mem);
+		MemoryContextSwitchTo(cxt);
+		for (;;)
+		{
+			SPI_cursor_fetch(portal, true, 1000);
+			if (SPI_processed == 0)
+				break;
+			if (c->desc == NULL)
+			{
+				MemoryContextSwitchTo(TopTransactionContext);
+				c->desc = CreateTupleDescCopy(SPI_tuptable->tupdesc);
+				MemoryContextSwitchTo(cxt);
+			}
+			MemoryContextSwitchTo(TopTransactionContext);
+			for (uint64 i = 0; i < SPI_processed; i++)
+				tuplestore_puttuple(c->rows, SPI_tuptable->vals[i]);
+			MemoryContextSwitchTo(cxt);
+			SPI_freetuptable(SPI_tuptable);
+			CHECK_FOR_INTERRUPTS();
+		}
+		if (c->desc == NULL)
+		{
+			MemoryContextSwitchTo(TopTransactionContext);
+			c->desc = CreateTupleDescCopy(SPI_tuptable->tupdesc);
+			MemoryContextSwitchTo(cxt);
+		}
+		SPI_cursor_close(portal);
+		MemoryContextSwitchTo(TopTransactionContext);
+		truncate_captures = lappend(truncate_captures, c);
+		MemoryContextSwitchTo(cxt);
 	}
 	else
 	{
-		args[0] = CStringGetTextDatum(engine);
-		if (SPI_execute_with_args("SELECT " DIFFSYNC_SCHEMA ".sync_engine($1)", 1, argtypes, args,
-								  NULL, false, 0) != SPI_OK_SELECT)
-			elog(ERROR, "could not reconcile engine \"%s\" after TRUNCATE", engine);
+		TruncateCapture *c = take_capture(engine, relid);
+
+		if (c != NULL)
+		{
+			EphemeralNamedRelation enr = palloc0(sizeof(EphemeralNamedRelationData));
+
+			enr->md.name = TRIGGER_OLD;
+			enr->md.reliddesc = InvalidOid;
+			enr->md.tupdesc = c->desc;
+			enr->md.enrtype = ENR_NAMED_TUPLESTORE;
+			enr->md.enrtuples = tuplestore_tuple_count(c->rows);
+			enr->reldata = c->rows;
+			if (SPI_register_relation(enr) != SPI_OK_REL_REGISTER)
+				elog(ERROR, "could not register the rows of %s before TRUNCATE",
+					 RelationGetRelationName(rel));
+			live_reconcile_statement(engine, relid, false, true);
+		}
 	}
 	SPI_finish();
 }
@@ -681,11 +802,6 @@ Datum
 diffsync_live_reconcile(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
-	SyncRun		run;
-	DsPair	   *pair;
-	bool		has_new,
-				has_old;
-	int			guc_level;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event) ||
 		trigdata->tg_trigger->tgnargs < 1)
@@ -703,47 +819,13 @@ diffsync_live_reconcile(PG_FUNCTION_ARGS)
 		return PointerGetDatum(NULL);
 	}
 
-	has_new = trigdata->tg_newtable != NULL;
-	has_old = trigdata->tg_oldtable != NULL;
-
-	memset(&run, 0, sizeof(run));
-	run.resultcxt = CurrentMemoryContext;
-
-	/*
-	 * No JIT for the statements run here: transition tables and key lists
-	 * have no statistics, the planner's row estimates are wild, and
-	 * compiling their plans costs more than running them (0.5 s of a
-	 * 100,000-row UPDATE).  Undone below, or by the abort on error.
-	 */
-	guc_level = NewGUCNestLevel();
-	(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (SPI_register_trigger_data(trigdata) != SPI_OK_TD_REGISTER)
 		elog(ERROR, "could not register the transition tables");
-
-	/* FOR SHARE: live changes of many transactions, never during a batch sync */
-	load_engine(&run, trigdata->tg_trigger->tgargs[0], "FOR SHARE", NULL);
-	run.use_base = (run.dir == DS_BIDIRECTIONAL);
-	run.skip_counts = true;
-	/* a statement's keys are few: bucket checksums would read whole tables */
-	run.opts.buckets = 0;
-	diffsync_sync_prepare(&run);
-	pair = live_setup(&run, RelationGetRelid(trigdata->tg_relation), has_new, has_old);
-	if (pair != NULL)
-	{
-		bool		own_done = false;
-
-		if (!live_fast_path(&run, pair, has_new, has_old, &own_done))
-			diffsync_sync_execute(&run);
-		if (!own_done)
-			live_own_changes(&run, pair,
-							 statement_changes(pair, run.live_side == 1, has_new, has_old));
-	}
+	live_reconcile_statement(trigdata->tg_trigger->tgargs[0], RelationGetRelid(trigdata->tg_relation),
+							 trigdata->tg_newtable != NULL, trigdata->tg_oldtable != NULL);
 	SPI_finish();
-	AtEOXact_GUC(true, guc_level);
 	return PointerGetDatum(NULL);
 }
 

@@ -258,8 +258,9 @@ SELECT 's' AS side, * FROM regress_ow_s UNION ALL SELECT 't', * FROM regress_ow_
 SELECT diffsync.drop_engine('ow');
 DROP TABLE regress_ow_s, regress_ow_t;
 
--- TRUNCATE of a watched table is reconciled too: the truncated side's rows
--- get delete versions (read before they go), then the engine syncs
+-- TRUNCATE of a watched table is reconciled too, as the DELETE of every
+-- row it is: the rows are kept before they go, then reconciled as a
+-- statement's old rows (a row only the other side has is not touched)
 CREATE TABLE regress_tr_s (id int PRIMARY KEY, v text);
 CREATE TABLE regress_tr_t (id int PRIMARY KEY, v text);
 INSERT INTO regress_tr_s VALUES (1, 'one'), (2, 'two');
@@ -278,8 +279,8 @@ ROLLBACK;
 -- rolled back with the transaction: nothing happened
 SELECT 's' AS side, * FROM regress_tr_s UNION ALL SELECT 't', * FROM regress_tr_t ORDER BY 1, 2;
 SELECT count(*) AS versions FROM diffsync.history WHERE adapter IN ('tr_s', 'tr_t');
--- bidirectional: a row the other side changed since the last sync is kept
--- (deleted on one side, modified on the other: the modification wins)
+-- bidirectional: as for a DELETE, the change being made now is the newest,
+-- so the truncate also wins over a row the other side changed since
 SELECT diffsync.detach('tr');
 SELECT diffsync.create_engine('tr2', 'tr_s', 'tr_t', 'bidirectional', 'last_update_wins', '{"notify": false}');
 SELECT diffsync.sync_engine('tr2')->'summary' AS first_sync;
@@ -287,11 +288,23 @@ UPDATE regress_tr_s SET v = 'two, changed while detached' WHERE id = 2;
 SELECT diffsync.attach('tr2');
 TRUNCATE regress_tr_t;
 SELECT 's' AS side, * FROM regress_tr_s UNION ALL SELECT 't', * FROM regress_tr_t ORDER BY 1, 2;
+-- a bidirectional engine that never synced: TRUNCATE empties the other
+-- side as DELETE would (the rows truncated are the base)
+SELECT diffsync.detach('tr2');
+INSERT INTO regress_tr_s VALUES (1, 'one'), (2, 'two');
+INSERT INTO regress_tr_t VALUES (1, 'one'), (2, 'two');
+SELECT diffsync.create_engine('tr3', 'tr_s', 'tr_t', 'bidirectional', 'last_update_wins', '{"notify": false}');
+SELECT diffsync.attach('tr3');
+TRUNCATE regress_tr_s;
+SELECT 's' AS side, * FROM regress_tr_s UNION ALL SELECT 't', * FROM regress_tr_t ORDER BY 1, 2;
+SELECT diffsync.detach('tr3');
+SELECT diffsync.attach('tr2');
 -- detach takes the TRUNCATE triggers too
 SELECT diffsync.detach('tr2');
 SELECT count(*) AS triggers FROM pg_trigger WHERE tgrelid = 'regress_tr_s'::regclass AND tgname LIKE 'diffsync%';
 SELECT diffsync.drop_engine('tr');
 SELECT diffsync.drop_engine('tr2');
+SELECT diffsync.drop_engine('tr3');
 DROP TABLE regress_tr_s, regress_tr_t;
 
 -- restore() on an attached table: one version (the restore, full state),
