@@ -16,9 +16,11 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "pgstat.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -379,28 +381,33 @@ static bool
 relations_written_in_xact(SyncRun *run)
 {
 	ListCell   *lc;
-	Datum	   *relids = palloc(sizeof(Datum) * list_length(run->pairs) * 2);
+	List	   *rels = NIL;
+	Datum	   *relids;
 	int			n = 0;
 	Oid			argtypes[1] = {OIDARRAYOID};
 	Datum		args[1];
 	bool		isnull;
 	Datum		d;
 
+	/* without statistics there is no telling: assume it has */
+	if (!pgstat_track_counts)
+		return true;
+	/* the relations and everything under them (partitions, inheritance) */
 	foreach(lc, run->pairs)
 	{
 		DsPair	   *p = lfirst(lc);
 
-		relids[n++] = ObjectIdGetDatum(p->src->relid);
-		relids[n++] = ObjectIdGetDatum(p->dst->relid);
+		rels = list_concat_unique_oid(rels, find_all_inheritors(p->src->relid, NoLock, NULL));
+		rels = list_concat_unique_oid(rels, find_all_inheritors(p->dst->relid, NoLock, NULL));
 	}
+	relids = palloc(sizeof(Datum) * Max(list_length(rels), 1));
+	foreach(lc, rels)
+		relids[n++] = ObjectIdGetDatum(lfirst_oid(lc));
 	args[0] = PointerGetDatum(construct_array(relids, n, OIDOID, sizeof(Oid), true, TYPALIGN_INT));
-	if (SPI_execute_with_args("SELECT pg_catalog.bool_or(pg_catalog.pg_stat_get_xact_tuples_inserted(x.relid) "
-							  "OPERATOR(pg_catalog.+) pg_catalog.pg_stat_get_xact_tuples_updated(x.relid) "
-							  "OPERATOR(pg_catalog.+) pg_catalog.pg_stat_get_xact_tuples_deleted(x.relid) "
-							  "OPERATOR(pg_catalog.>) 0) "
-							  "FROM (SELECT COALESCE(p.relid, r::pg_catalog.regclass) AS relid "
-							  "FROM pg_catalog.unnest($1) r "
-							  "LEFT JOIN LATERAL pg_catalog.pg_partition_tree(r) p ON true) x",
+	if (SPI_execute_with_args("SELECT pg_catalog.bool_or(pg_catalog.pg_stat_get_xact_tuples_inserted(r) "
+							  "OPERATOR(pg_catalog.+) pg_catalog.pg_stat_get_xact_tuples_updated(r) "
+							  "OPERATOR(pg_catalog.+) pg_catalog.pg_stat_get_xact_tuples_deleted(r) "
+							  "OPERATOR(pg_catalog.>) 0) FROM pg_catalog.unnest($1) r",
 							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not read the transaction's statistics");
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
