@@ -114,8 +114,11 @@ diffsync_writer_value_sql(DsField *f)
 
 /*
  * diffsync_writer_match_sql
- *		Condition matching relation row r with the model record alias on the
- *		identifiers, and the adapter's filter.
+ *		Condition matching relation row r with the batch record alias on the
+ *		identifiers, and the adapter's filter.  The batch carries the model
+ *		identifiers as "__w_k0", "__w_k1"... and no column named like a model
+ *		field: the adapter's read and filter expressions name the relation's
+ *		columns unqualified, and must not find a batch column of that name.
  */
 char *
 diffsync_writer_match_sql(DsWriter *w, const char *alias)
@@ -124,8 +127,8 @@ diffsync_writer_match_sql(DsWriter *w, const char *alias)
 
 	initStringInfo(&buf);
 	for (int i = 0; i < w->pair->nids; i++)
-		appendStringInfo(&buf, "%s%s OPERATOR(pg_catalog.=) %s.%s", i ? " AND " : "",
-						 w->ids[i]->read_sql, alias, quote_identifier(w->ids[i]->name));
+		appendStringInfo(&buf, "%s%s OPERATOR(pg_catalog.=) %s.\"__w_k%d\"", i ? " AND " : "",
+						 w->ids[i]->read_sql, alias, i);
 	if (w->a->filter)
 		appendStringInfo(&buf, " AND (%s\n)", w->a->filter);
 	return buf.data;
@@ -268,8 +271,8 @@ writer_plan(DsWriter *w, DsWriteOp op)
 	initStringInfo(&inner);
 	appendStringInfoString(&inner, "SELECT ");
 	for (int i = 0; i < w->pair->nids; i++)
-		appendStringInfo(&inner, "%sm.%s, %s AS \"__w_id%d\"", i ? ", " : "",
-						 quote_identifier(w->ids[i]->name), diffsync_writer_value_sql(w->ids[i]), i);
+		appendStringInfo(&inner, "%sm.%s AS \"__w_k%d\", %s AS \"__w_id%d\"", i ? ", " : "",
+						 quote_identifier(w->ids[i]->name), i, diffsync_writer_value_sql(w->ids[i]), i);
 	for (int i = 0; i < w->nattrs; i++)
 		appendStringInfo(&inner, ", %s AS \"__w_%d\"", diffsync_writer_value_sql(w->attrs[i]), i);
 	if (op == DS_WRITE_UPDATE)
@@ -308,9 +311,18 @@ writer_plan(DsWriter *w, DsWriteOp op)
 							 writer_current_row_sql(w));
 			break;
 		case DS_WRITE_DELETE:
-			appendStringInfo(&sql, "DELETE FROM %s r USING pg_catalog.jsonb_to_recordset($1) AS m(%s, \"__ds_old\" pg_catalog.jsonb)"
-							 " WHERE %s%s AND (m.\"__ds_old\" IS NULL OR %s OPERATOR(pg_catalog.=) m.\"__ds_old\")",
-							 w->a->relname, writer_coldefs(w, false), diffsync_writer_match_sql(w, "m"),
+			{
+				StringInfoData keys;
+
+				initStringInfo(&keys);
+				for (int i = 0; i < w->pair->nids; i++)
+					appendStringInfo(&keys, "m.%s AS \"__w_k%d\", ", quote_identifier(w->ids[i]->name), i);
+				appendStringInfo(&sql, "DELETE FROM %s r USING (SELECT %sm.\"__ds_old\" "
+								 "FROM pg_catalog.jsonb_to_recordset($1) AS m(%s, \"__ds_old\" pg_catalog.jsonb)) m",
+								 w->a->relname, keys.data, writer_coldefs(w, false));
+			}
+			appendStringInfo(&sql, " WHERE %s%s AND (m.\"__ds_old\" IS NULL OR %s OPERATOR(pg_catalog.=) m.\"__ds_old\")",
+							 diffsync_writer_match_sql(w, "m"),
 							 diffsync_writer_key_filter(w, psprintf("SELECT m.%%s FROM pg_catalog.jsonb_to_recordset($1) AS m(%s)",
 																	writer_coldefs(w, false))),
 							 writer_current_row_sql(w));

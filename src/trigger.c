@@ -422,6 +422,7 @@ live_fast_path(SyncRun *run, DsPair *pair, bool has_new, bool has_old, bool *own
 				cur,
 				newv,
 				keys,
+				okeys,
 				keydefs;
 	char	   *n_rows;
 	char	   *o_rows;
@@ -471,15 +472,19 @@ live_fast_path(SyncRun *run, DsPair *pair, bool has_new, bool has_old, bool *own
 	initStringInfo(&cur);
 	initStringInfo(&newv);
 	initStringInfo(&keys);
+	initStringInfo(&okeys);
 	appendStringInfoString(&inner, "SELECT ");
 	for (int i = 0; i < pair->nids; i++)
 	{
-		appendStringInfo(&inner, "%sm.%s, %s AS \"__w_id%d\"", i ? ", " : "",
-						 quote_identifier(w->ids[i]->name), diffsync_writer_value_sql(w->ids[i]), i);
+		/* batch columns are never named like model fields: see diffsync_writer_match_sql */
+		appendStringInfo(&inner, "%sm.%s AS \"__w_k%d\", %s AS \"__w_id%d\"", i ? ", " : "",
+						 quote_identifier(w->ids[i]->name), i, diffsync_writer_value_sql(w->ids[i]), i);
 		appendStringInfo(&cols, "%s%s", i ? ", " : "", quote_identifier(w->ids[i]->column));
 		appendStringInfo(&vals, "%sw.\"__w_id%d\"", i ? ", " : "", i);
-		appendStringInfo(&keys, "%sn.%s OPERATOR(pg_catalog.=) m.%s", i ? " AND " : "",
-						 quote_identifier(lids[i]->name), quote_identifier(lids[i]->name));
+		appendStringInfo(&keys, "%sn.%s OPERATOR(pg_catalog.=) m.\"__w_k%d\"", i ? " AND " : "",
+						 quote_identifier(lids[i]->name), i);
+		appendStringInfo(&okeys, "%so.%s AS \"__w_k%d\"", i ? ", " : "",
+						 quote_identifier(lids[i]->name), i);
 	}
 	for (int i = 0; i < w->nattrs; i++)
 	{
@@ -510,9 +515,9 @@ live_fast_path(SyncRun *run, DsPair *pair, bool has_new, bool has_old, bool *own
 		char	   *new_keys = table ? "" :
 			diffsync_writer_key_filter(w, psprintf("SELECT o.%%s FROM (%s) o", n_rows));
 		char	   *del = has_old ?
-			psprintf("DELETE FROM %s r USING (%s) m WHERE %s%s AND NOT EXISTS "
+			psprintf("DELETE FROM %s r USING (SELECT %s FROM (%s) o) m WHERE %s%s AND NOT EXISTS "
 					 "(SELECT 1 FROM (%s) n WHERE %s)%s",
-					 w->a->relname, o_rows, diffsync_writer_match_sql(w, "m"), old_keys,
+					 w->a->relname, okeys.data, o_rows, diffsync_writer_match_sql(w, "m"), old_keys,
 					 has_new ? n_rows : diffsync_adapter_select_from(live, TRIGGER_OLD, "false", false),
 					 keys.data, history ? psprintf(" RETURNING %s AS \"__ds_key\"", wkey) : "") : NULL;
 		char	   *upd = (has_new && w->nattrs > 0) ?

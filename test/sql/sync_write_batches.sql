@@ -64,5 +64,27 @@ SELECT * FROM pg_temp.check();
 SELECT count(*) AS base_keys FROM diffsync.engine_base WHERE engine = 'be';
 SELECT diffsync.drop_engine('be');
 
+-- read and filter expressions name the relation's columns unqualified, also
+-- where a column has a model field's name: the writers' batches never bring
+-- such a name into scope (update, delete, insert, batch and live)
+CREATE TABLE regress_un_s (id int PRIMARY KEY, name text);
+CREATE TABLE regress_un_t (id int PRIMARY KEY, name text);
+INSERT INTO regress_un_s VALUES (1001, 'a'), (1005, 'gone');
+INSERT INTO regress_un_t VALUES (1, 'x'), (2, 'new');
+SELECT diffsync.create_adapter('un_s', 'regress_un_s', '{id}',
+                               columns => '{"id": {"column": "id", "read": "id - 1000", "write": "id + 1000"}}',
+                               filter => 'id > 0 AND name IS NOT NULL');
+SELECT diffsync.create_adapter('un_t', 'regress_un_t', '{id}');
+SELECT diffsync.sync('un_t', 'un_s', 'source_to_target', 'source_wins')->'summary'->'target' AS written;
+SELECT * FROM regress_un_s ORDER BY id;
+SELECT diffsync.create_engine('un', 'un_t', 'un_s', 'source_to_target', 'last_update_wins', '{"notify": false}');
+SELECT diffsync.attach('un');
+UPDATE regress_un_t SET name = 'y' WHERE id = 1;
+DELETE FROM regress_un_t WHERE id = 2;
+INSERT INTO regress_un_t VALUES (7, 'seven');
+SELECT * FROM regress_un_s ORDER BY id;
+SELECT diffsync.drop_engine('un');
+DROP TABLE regress_un_s, regress_un_t;
+
 DROP EXTENSION diffsync;
 DROP TABLE regress_ba, regress_bb;
