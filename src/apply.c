@@ -161,14 +161,15 @@ diffsync_check_write_privilege(DsAdapter *a)
 /*
  * diffsync_writer_key_filter
  *		" AND r.col = ANY (ARRAY(<keys>))" for each identifier read from a
- *		plain column, where keys_fmt is a query of the batch with one %s for
- *		the field.  Redundant with the join, but a condition on the relation
- *		alone: a local table can use its index, and postgres_fdw sends it to
- *		the remote server, which then locks and returns only the batch's rows
- *		instead of the whole table.
+ *		plain column, where the keys query is keys_prefix, the field's name,
+ *		keys_suffix (e.g. "SELECT o.", "id", " FROM (...) o"; user text in
+ *		them is copied as is).  Redundant with the join, but a condition on
+ *		the relation alone: a local table can use its index, and postgres_fdw
+ *		sends it to the remote server, which then locks and returns only the
+ *		batch's rows instead of the whole table.
  */
 char *
-diffsync_writer_key_filter(DsWriter *w, const char *keys_fmt)
+diffsync_writer_key_filter(DsWriter *w, const char *keys_prefix, const char *keys_suffix)
 {
 	StringInfoData buf;
 
@@ -179,7 +180,9 @@ diffsync_writer_key_filter(DsWriter *w, const char *keys_fmt)
 			continue;
 		appendStringInfo(&buf, " AND %s OPERATOR(pg_catalog.=) ANY (ARRAY(",
 						 w->ids[i]->read_sql);
-		appendStringInfo(&buf, keys_fmt, quote_identifier(w->ids[i]->name));
+		appendStringInfoString(&buf, keys_prefix);
+		appendStringInfoString(&buf, quote_identifier(w->ids[i]->name));
+		appendStringInfoString(&buf, keys_suffix);
 		appendStringInfoString(&buf, "))");
 	}
 	return buf.data;
@@ -306,8 +309,9 @@ writer_plan(DsWriter *w, DsWriteOp op)
 							 " AND (w.\"__ds_old\" IS NULL OR %s OPERATOR(pg_catalog.=) w.\"__ds_old\")",
 							 inner.data,
 							 diffsync_writer_match_sql(w, "w"),
-							 diffsync_writer_key_filter(w, psprintf("SELECT m.%%s FROM pg_catalog.jsonb_to_recordset($1) AS m(%s)",
-																	writer_coldefs(w, false))),
+							 diffsync_writer_key_filter(w, "SELECT m.",
+														psprintf(" FROM pg_catalog.jsonb_to_recordset($1) AS m(%s)",
+																 writer_coldefs(w, false))),
 							 writer_current_row_sql(w));
 			break;
 		case DS_WRITE_DELETE:
@@ -323,8 +327,9 @@ writer_plan(DsWriter *w, DsWriteOp op)
 			}
 			appendStringInfo(&sql, " WHERE %s%s AND (m.\"__ds_old\" IS NULL OR %s OPERATOR(pg_catalog.=) m.\"__ds_old\")",
 							 diffsync_writer_match_sql(w, "m"),
-							 diffsync_writer_key_filter(w, psprintf("SELECT m.%%s FROM pg_catalog.jsonb_to_recordset($1) AS m(%s)",
-																	writer_coldefs(w, false))),
+							 diffsync_writer_key_filter(w, "SELECT m.",
+														psprintf(" FROM pg_catalog.jsonb_to_recordset($1) AS m(%s)",
+																 writer_coldefs(w, false))),
 							 writer_current_row_sql(w));
 			break;
 	}

@@ -364,7 +364,8 @@ extern void diffsync_writer_check(DsWriter *w, DsWriteOp op);
 extern void diffsync_check_write_privilege(DsAdapter *a);
 extern char *diffsync_writer_value_sql(DsField *f);
 extern char *diffsync_writer_match_sql(DsWriter *w, const char *alias);
-extern char *diffsync_writer_key_filter(DsWriter *w, const char *keys_fmt);
+extern char *diffsync_writer_key_filter(DsWriter *w, const char *keys_prefix,
+										const char *keys_suffix);
 
 /* Identity saved while diffsync acts as the extension owner */
 typedef struct DsUserSave

@@ -511,9 +511,9 @@ live_fast_path(SyncRun *run, DsPair *pair, bool has_new, bool has_old, bool *own
 		 * and an index probe per key would cost more at scale.
 		 */
 		char	   *old_keys = table ? "" :
-			diffsync_writer_key_filter(w, psprintf("SELECT o.%%s FROM (%s) o", o_rows));
+			diffsync_writer_key_filter(w, "SELECT o.", psprintf(" FROM (%s) o", o_rows));
 		char	   *new_keys = table ? "" :
-			diffsync_writer_key_filter(w, psprintf("SELECT o.%%s FROM (%s) o", n_rows));
+			diffsync_writer_key_filter(w, "SELECT o.", psprintf(" FROM (%s) o", n_rows));
 		char	   *del = has_old ?
 			psprintf("DELETE FROM %s r USING (SELECT %s FROM (%s) o) m WHERE %s%s AND NOT EXISTS "
 					 "(SELECT 1 FROM (%s) n WHERE %s)%s",

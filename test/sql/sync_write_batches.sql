@@ -86,5 +86,27 @@ SELECT * FROM regress_un_s ORDER BY id;
 SELECT diffsync.drop_engine('un');
 DROP TABLE regress_un_s, regress_un_t;
 
+-- '%' in identifiers, filters and read expressions is text, never a format
+CREATE TABLE "regress_pct%s" ("i%s%s%s%s" int PRIMARY KEY, v text);
+CREATE TABLE regress_pct_t ("i%s%s%s%s" int PRIMARY KEY, v text);
+CREATE VIEW regress_pct_v AS SELECT * FROM regress_pct_t;
+INSERT INTO "regress_pct%s" VALUES (1, 'one'), (2, 'tmp%s%s%s%s');
+SELECT diffsync.create_adapter('pct_s', '"regress_pct%s"', '{i%s%s%s%s}',
+                               filter => 'v NOT LIKE ''tmp%s%s%s%s%s%s%s%s%%''');
+SELECT diffsync.create_adapter('pct_v', 'regress_pct_v', '{i%s%s%s%s}');
+SELECT diffsync.sync('pct_s', 'pct_v', 'source_to_target', 'source_wins')->'summary'->'target' AS written;
+DELETE FROM "regress_pct%s" WHERE "i%s%s%s%s" = 1;
+INSERT INTO "regress_pct%s" VALUES (3, 'three');
+SELECT diffsync.sync('pct_s', 'pct_v', 'source_to_target', 'source_wins')->'summary'->'target' AS written;
+SELECT diffsync.create_engine('pct', 'pct_s', 'pct_v', 'source_to_target', 'source_wins', '{"notify": false}');
+SELECT diffsync.attach('pct');
+UPDATE "regress_pct%s" SET v = 'three, live' WHERE "i%s%s%s%s" = 3;
+INSERT INTO "regress_pct%s" VALUES (4, 'four');
+DELETE FROM "regress_pct%s" WHERE "i%s%s%s%s" = 3;
+SELECT * FROM regress_pct_t ORDER BY 1;
+SELECT diffsync.drop_engine('pct');
+DROP VIEW regress_pct_v;
+DROP TABLE "regress_pct%s", regress_pct_t;
+
 DROP EXTENSION diffsync;
 DROP TABLE regress_ba, regress_bb;
