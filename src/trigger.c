@@ -46,6 +46,7 @@
 #include "utils/queryenvironment.h"
 #include "utils/rel.h"
 #include "utils/resowner.h"
+#include "utils/rls.h"
 #include "utils/tuplestore.h"
 
 #include "diffsync.h"
@@ -727,7 +728,17 @@ live_truncate(TriggerData *trigdata)
 		TruncateCapture *c;
 		Portal		portal;
 
-		/* a capture a failed statement left behind is stale */
+		/*
+		 * The rows read here must be all the rows TRUNCATE removes: under
+		 * row-level security the caller would see only some of them.
+		 */
+		if (check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("cannot reconcile TRUNCATE of %s for engine \"%s\": row-level security hides rows from the current user",
+							RelationGetRelationName(rel), engine),
+					 errhint("Use DELETE, which is reconciled row by row, or TRUNCATE as a role that bypasses row-level security.")));
+		/* a capture a failed statement left behind is stale: its files are gone */
 		(void) take_capture(engine, relid);
 		if (!truncate_callback_registered)
 		{
@@ -735,7 +746,9 @@ live_truncate(TriggerData *trigdata)
 			truncate_callback_registered = true;
 		}
 		portal = SPI_cursor_open_with_args(NULL,
-										   psprintf("SELECT * FROM %s",
+										   psprintf("SELECT * FROM %s%s",
+													/* a table's own rows (inheritance children fire their own triggers) */
+													rel->rd_rel->relkind == RELKIND_RELATION ? "ONLY " : "",
 													quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
 																			   RelationGetRelationName(rel))),
 										   0, NULL, NULL, NULL, true, 0);
@@ -792,6 +805,11 @@ live_truncate(TriggerData *trigdata)
 				elog(ERROR, "could not register the rows of %s before TRUNCATE",
 					 RelationGetRelationName(rel));
 			live_reconcile_statement(engine, relid, false, true);
+			/* done with them: their temporary file and memory go now */
+			tuplestore_end(c->rows);
+			FreeTupleDesc(c->desc);
+			pfree(c->engine);
+			pfree(c);
 		}
 	}
 	SPI_finish();

@@ -307,6 +307,56 @@ SELECT diffsync.drop_engine('tr2');
 SELECT diffsync.drop_engine('tr3');
 DROP TABLE regress_tr_s, regress_tr_t;
 
+-- TRUNCATE of a big table (its rows spill to a temporary file), repeated in
+-- one transaction: no leaked file or memory, every time reconciled
+CREATE TABLE regress_tb_s (id int PRIMARY KEY, v text);
+CREATE TABLE regress_tb_t (id int PRIMARY KEY, v text);
+SELECT diffsync.create_adapter('tb_s', 'regress_tb_s', '{id}');
+SELECT diffsync.create_adapter('tb_t', 'regress_tb_t', '{id}');
+SELECT diffsync.create_engine('tb', 'tb_s', 'tb_t', 'source_to_target', 'source_wins',
+                              '{"notify": false, "history": false}');
+SELECT diffsync.attach('tb');
+SET work_mem = '64kB';
+DO $$
+BEGIN
+    FOR i IN 1..3 LOOP
+        INSERT INTO regress_tb_s SELECT g, repeat('x', 50) FROM generate_series(1, 20000) g;
+        IF (SELECT count(*) FROM regress_tb_t) <> 20000 THEN
+            RAISE EXCEPTION 'round %: target not filled', i;
+        END IF;
+        TRUNCATE regress_tb_s;
+        IF (SELECT count(*) FROM regress_tb_t) <> 0 THEN
+            RAISE EXCEPTION 'round %: target not emptied', i;
+        END IF;
+    END LOOP;
+END
+$$;
+RESET work_mem;
+SELECT (SELECT count(*) FROM regress_tb_s) AS source_rows, (SELECT count(*) FROM regress_tb_t) AS target_rows;
+-- TRUNCATE ONLY of an inheritance parent: its own rows only
+CREATE TABLE regress_tb_child () INHERITS (regress_tb_s);
+INSERT INTO regress_tb_s VALUES (1, 'parent');
+INSERT INTO regress_tb_child VALUES (2, 'child');
+SELECT diffsync.sync_engine('tb')->'summary'->'target' AS synced;
+TRUNCATE ONLY regress_tb_s;
+SELECT * FROM regress_tb_t ORDER BY id;
+-- under row-level security the rows TRUNCATE removes cannot all be read:
+-- refused, nothing happens
+CREATE ROLE regress_tb_role;
+GRANT SELECT, TRUNCATE ON regress_tb_s TO regress_tb_role;
+GRANT USAGE ON SCHEMA diffsync TO regress_tb_role;
+ALTER TABLE regress_tb_s ENABLE ROW LEVEL SECURITY;
+CREATE POLICY none_of_them ON regress_tb_s USING (false);
+INSERT INTO regress_tb_s VALUES (3, 'hidden');
+SET ROLE regress_tb_role;
+SELECT pg_temp.err($$TRUNCATE regress_tb_s$$);
+RESET ROLE;
+SELECT count(*) AS still_there FROM ONLY regress_tb_s;
+SELECT diffsync.drop_engine('tb');
+DROP TABLE regress_tb_s, regress_tb_t CASCADE;
+REVOKE USAGE ON SCHEMA diffsync FROM regress_tb_role;
+DROP ROLE regress_tb_role;
+
 -- restore() on an attached table: one version (the restore, full state),
 -- and the live engine carries the restored row to the other side
 CREATE TABLE regress_rs_s (id int PRIMARY KEY, v text);
