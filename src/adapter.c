@@ -989,6 +989,15 @@ diffsync_create_adapter(PG_FUNCTION_ARGS)
 	a = adapter_build(name, relid, model, ids, attrs, columns, filter,
 					  updated_at, parent, parent_key);
 	adapter_check_columns_map(a, columns);
+	/* names diffsync's own statements use for their working columns */
+	for (int i = 0; i < a->nfields; i++)
+		if (strncmp(a->fields[i].name, "__ds_", 5) == 0 || strncmp(a->fields[i].name, "__w_", 4) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_RESERVED_NAME),
+					 errmsg("field name \"%s\" of adapter \"%s\" is reserved", a->fields[i].name, name),
+					 errdetail("Names beginning with \"__ds_\" or \"__w_\" are diffsync's working columns."),
+					 errhint("Give the field another name and map it to its column, e.g. columns => '{\"%s\": \"%s\"}'.",
+							 a->fields[i].name + (a->fields[i].name[2] == 'd' ? 5 : 4), a->fields[i].name)));
 	if (parent)
 	{
 		/* the parent's identifiers must all be covered by parent_key */

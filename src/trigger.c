@@ -305,8 +305,8 @@ statement_rows_ctes(DsPair *pair, bool source, bool has_new, bool has_old)
 		appendStringInfo(&ids, "COALESCE(n.%s, o.%s) AS %s, ", f, f, f);
 	}
 	return psprintf("n AS MATERIALIZED (%s), o AS MATERIALIZED (%s), "
-					"b AS MATERIALIZED (SELECT %sCOALESCE(n.\"__ds_key\", o.\"__ds_key\") AS key, "
-					"o.\"__ds_row\" AS before, n.\"__ds_row\" AS after "
+					"b AS MATERIALIZED (SELECT %sCOALESCE(n.\"__ds_key\", o.\"__ds_key\") AS \"__ds_key\", "
+					"o.\"__ds_row\" AS \"__ds_before\", n.\"__ds_row\" AS \"__ds_after\" "
 					"FROM n FULL JOIN o ON %s)",
 					transition_rows(pair, source, TRIGGER_NEW, has_new),
 					transition_rows(pair, source, TRIGGER_OLD, has_old),
@@ -315,9 +315,12 @@ statement_rows_ctes(DsPair *pair, bool source, bool has_new, bool has_old)
 
 /* The changed side's own version of a row of b, when its model row changed */
 #define OWN_ACTION \
-	"CASE WHEN b.after IS NOT DISTINCT FROM b.before THEN NULL " \
-	"WHEN b.before IS NULL THEN 'create' WHEN b.after IS NULL THEN 'delete' " \
+	"CASE WHEN b.\"__ds_after\" IS NOT DISTINCT FROM b.\"__ds_before\" THEN NULL " \
+	"WHEN b.\"__ds_before\" IS NULL THEN 'create' WHEN b.\"__ds_after\" IS NULL THEN 'delete' " \
 	"ELSE 'update' END"
+
+/* b's key, before and after rows, as the columns the history recording reads */
+#define B_ROWS "b.\"__ds_key\" AS key, b.\"__ds_before\" AS before, b.\"__ds_after\" AS after"
 
 /*
  * The changed side's own changes in a statement: its rows whose model row
@@ -326,9 +329,9 @@ statement_rows_ctes(DsPair *pair, bool source, bool has_new, bool has_old)
 static char *
 statement_changes(DsPair *pair, bool source, bool has_new, bool has_old)
 {
-	return psprintf("WITH %s SELECT b.key, b.before, b.after, " OWN_ACTION " AS action, "
+	return psprintf("WITH %s SELECT " B_ROWS ", " OWN_ACTION " AS action, "
 					"NULL::pg_catalog.text AS other_action FROM b "
-					"WHERE b.after IS DISTINCT FROM b.before",
+					"WHERE b.\"__ds_after\" IS DISTINCT FROM b.\"__ds_before\"",
 					statement_rows_ctes(pair, source, has_new, has_old));
 }
 
@@ -606,9 +609,9 @@ live_fast_path(SyncRun *run, DsPair *pair, bool has_new, bool has_old, bool *own
 					 "SELECT e.*, 'update' AS \"__ds_action\" FROM pg_catalog.jsonb_to_recordset($1 OPERATOR(pg_catalog.->) 'u') AS e(%s) "
 					 "UNION ALL SELECT e.*, 'create' FROM pg_catalog.jsonb_to_recordset($1 OPERATOR(pg_catalog.->) 'i') AS e(%s) "
 					 "UNION ALL SELECT e.*, 'delete' FROM pg_catalog.jsonb_to_recordset($1 OPERATOR(pg_catalog.->) 'd') AS e(%s)) "
-					 "SELECT b.key, b.before, b.after, " OWN_ACTION " AS action, k.\"__ds_action\" AS other_action "
+					 "SELECT " B_ROWS ", " OWN_ACTION " AS action, k.\"__ds_action\" AS other_action "
 					 "FROM b LEFT JOIN k ON %s "
-					 "WHERE b.after IS DISTINCT FROM b.before OR k.\"__ds_action\" IS NOT NULL",
+					 "WHERE b.\"__ds_after\" IS DISTINCT FROM b.\"__ds_before\" OR k.\"__ds_action\" IS NOT NULL",
 					 statement_rows_ctes(pair, from_source, has_new, has_old),
 					 keydefs.data, keydefs.data, keydefs.data, ids_join(pair, "b", "k"));
 

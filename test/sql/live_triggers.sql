@@ -357,6 +357,25 @@ DROP TABLE regress_tb_s, regress_tb_t CASCADE;
 REVOKE USAGE ON SCHEMA diffsync FROM regress_tb_role;
 DROP ROLE regress_tb_role;
 
+-- fields named like the working columns of the live statements (key,
+-- before, after, action) work; names beginning with __ds_ or __w_ are
+-- reserved (42939)
+CREATE TABLE regress_kw_s (key text PRIMARY KEY, before int, after int, action text);
+CREATE TABLE regress_kw_t (key text PRIMARY KEY, before int, after int, action text);
+SELECT diffsync.create_adapter('kw_s', 'regress_kw_s', '{key}');
+SELECT diffsync.create_adapter('kw_t', 'regress_kw_t', '{key}');
+SELECT diffsync.create_engine('kw', 'kw_s', 'kw_t', 'bidirectional', 'last_update_wins', '{"notify": false}');
+SELECT diffsync.attach('kw');
+INSERT INTO regress_kw_s VALUES ('a', 1, 2, 'x'), ('b', 3, 4, 'y');
+UPDATE regress_kw_t SET after = 5 WHERE key = 'a';
+DELETE FROM regress_kw_s WHERE key = 'b';
+SELECT 's' AS side, * FROM regress_kw_s UNION ALL SELECT 't', * FROM regress_kw_t ORDER BY 1, 2;
+SELECT adapter, key, version, action FROM diffsync.history WHERE adapter LIKE 'kw_%' ORDER BY 1, 2, 3;
+SELECT diffsync.drop_engine('kw');
+SELECT pg_temp.err($$SELECT diffsync.create_adapter('kw_bad', 'regress_kw_s', '{key}', '{__ds_row}', columns => '{"__ds_row": "before"}')$$);
+SELECT pg_temp.err($$SELECT diffsync.create_adapter('kw_bad', 'regress_kw_s', '{key}', '{__w_0}', columns => '{"__w_0": "after"}')$$);
+DROP TABLE regress_kw_s, regress_kw_t;
+
 -- restore() on an attached table: one version (the restore, full state),
 -- and the live engine carries the restored row to the other side
 CREATE TABLE regress_rs_s (id int PRIMARY KEY, v text);
