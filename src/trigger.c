@@ -684,6 +684,8 @@ typedef struct TruncateCapture
 {
 	char	   *engine;
 	Oid			relid;
+	bool		ready;			/* its AFTER trigger has fired */
+	SubTransactionId subxid;	/* taken in this subtransaction */
 	TupleDesc	desc;
 	Tuplestorestate *rows;
 } TruncateCapture;
@@ -695,6 +697,24 @@ static void
 truncate_xact_callback(XactEvent event, void *arg)
 {
 	truncate_captures = NIL;
+}
+
+/*
+ * A subtransaction that aborts takes its captures with it (a TRUNCATE that
+ * failed between its triggers): any taken since it began.  Only forgotten:
+ * their temporary files went with the subtransaction's resources.
+ */
+static void
+truncate_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						  SubTransactionId parentSubid, void *arg)
+{
+	ListCell   *lc;
+
+	if (event != SUBXACT_EVENT_ABORT_SUB)
+		return;
+	foreach(lc, truncate_captures)
+		if (((TruncateCapture *) lfirst(lc))->subxid >= mySubid)
+			truncate_captures = foreach_delete_current(truncate_captures, lc);
 }
 
 /* Take (and forget) the capture of engine on relid, or NULL. */
@@ -714,6 +734,117 @@ take_capture(const char *engine, Oid relid)
 		}
 	}
 	return NULL;
+}
+
+/*
+ * In the PG_CATCH of an internal subtransaction begun in memory context cxt
+ * under resource owner owner: roll it back, be back there, and return the
+ * error (to rethrow or to look at).
+ */
+static ErrorData *
+subxact_abort(MemoryContext cxt, ResourceOwner owner)
+{
+	ErrorData  *edata;
+
+	MemoryContextSwitchTo(cxt);
+	edata = CopyErrorData();
+	FlushErrorState();
+	RollbackAndReleaseCurrentSubTransaction();
+	MemoryContextSwitchTo(cxt);
+	CurrentResourceOwner = owner;
+	return edata;
+}
+
+/* Reconcile a captured TRUNCATE as the DELETE of its rows. */
+static void
+reconcile_truncate(TruncateCapture *c)
+{
+	EphemeralNamedRelation enr = palloc0(sizeof(EphemeralNamedRelationData));
+
+	enr->md.name = TRIGGER_OLD;
+	enr->md.reliddesc = InvalidOid;
+	enr->md.tupdesc = c->desc;
+	enr->md.enrtype = ENR_NAMED_TUPLESTORE;
+	enr->md.enrtuples = tuplestore_tuple_count(c->rows);
+	enr->reldata = c->rows;
+	if (SPI_register_relation(enr) != SPI_OK_REL_REGISTER)
+		elog(ERROR, "could not register the rows of %s before TRUNCATE", get_rel_name(c->relid));
+	live_reconcile_statement(c->engine, c->relid, false, true);
+	/* (on error, the caller unregisters it once the SPI stack is back to ours) */
+	if (SPI_unregister_relation(TRIGGER_OLD) != SPI_OK_REL_UNREGISTER)
+		elog(ERROR, "could not unregister the rows of %s before TRUNCATE", get_rel_name(c->relid));
+}
+
+/*
+ * Reconcile the captured TRUNCATEs of a statement.  One by one, each in a
+ * subtransaction when there are several: one whose deletes break a foreign
+ * key on the other side (a referencing table's rows are still there) is
+ * retried after the others, until a round makes no progress, which raises
+ * its error.  Then their rows (temporary files, memory) are freed.
+ */
+static void
+reconcile_truncates(List *todo)
+{
+	ListCell   *lc;
+	List	   *all = todo;
+
+	if (list_length(todo) == 1)
+		reconcile_truncate(linitial(todo));
+	while (list_length(todo) > 1)
+	{
+		List	   *failed = NIL;
+		ErrorData  *last_error = NULL;
+
+		foreach(lc, todo)
+		{
+			TruncateCapture *c = lfirst(lc);
+			MemoryContext cxt = CurrentMemoryContext;
+			ResourceOwner owner = CurrentResourceOwner;
+
+			BeginInternalSubTransaction(NULL);
+			MemoryContextSwitchTo(cxt);
+			PG_TRY();
+			{
+				reconcile_truncate(c);
+				ReleaseCurrentSubTransaction();
+				MemoryContextSwitchTo(cxt);
+				CurrentResourceOwner = owner;
+			}
+			PG_CATCH();
+			{
+				ErrorData  *edata = subxact_abort(cxt, owner);
+
+				/* nested SPI connections are gone with the subtransaction */
+				(void) SPI_unregister_relation(TRIGGER_OLD);
+				if (edata->sqlerrcode != ERRCODE_FOREIGN_KEY_VIOLATION)
+					ReThrowError(edata);
+				failed = lappend(failed, c);
+				last_error = edata;
+			}
+			PG_END_TRY();
+		}
+		if (failed == NIL)
+			break;
+		if (list_length(failed) == list_length(todo))
+			ReThrowError(last_error);
+		if (list_length(failed) == 1)
+		{
+			/* the last one, outside a subtransaction: its error is the statement's */
+			reconcile_truncate(linitial(failed));
+			break;
+		}
+		todo = failed;
+	}
+	/* the statement is reconciled: its rows' temporary files and memory go now */
+	foreach(lc, all)
+	{
+		TruncateCapture *c = lfirst(lc);
+
+		tuplestore_end(c->rows);
+		FreeTupleDesc(c->desc);
+		pfree(c->engine);
+		pfree(c);
+	}
 }
 
 static void
@@ -746,6 +877,7 @@ live_truncate(TriggerData *trigdata)
 		if (!truncate_callback_registered)
 		{
 			RegisterXactCallback(truncate_xact_callback, NULL);
+			RegisterSubXactCallback(truncate_subxact_callback, NULL);
 			truncate_callback_registered = true;
 		}
 		portal = SPI_cursor_open_with_args(NULL,
@@ -759,6 +891,7 @@ live_truncate(TriggerData *trigdata)
 		c = palloc0(sizeof(TruncateCapture));
 		c->engine = pstrdup(engine);
 		c->relid = relid;
+		c->subxid = GetCurrentSubTransactionId();
 		c->rows = tuplestore_begin_heap(false, false, work_mem);
 		MemoryContextSwitchTo(cxt);
 		for (;;)
@@ -792,28 +925,32 @@ live_truncate(TriggerData *trigdata)
 	}
 	else
 	{
-		TruncateCapture *c = take_capture(engine, relid);
+		ListCell   *lc;
+		List	   *todo = NIL;
 
-		if (c != NULL)
+		/*
+		 * The statement's TRUNCATEs are reconciled together, after the last
+		 * of its AFTER triggers: TRUNCATE ... CASCADE (or a list of tables)
+		 * lists parents before the tables referencing them, and deleting a
+		 * parent's rows on the other side first would break its foreign
+		 * keys there.
+		 */
+		foreach(lc, truncate_captures)
 		{
-			EphemeralNamedRelation enr = palloc0(sizeof(EphemeralNamedRelationData));
+			TruncateCapture *c = lfirst(lc);
 
-			enr->md.name = TRIGGER_OLD;
-			enr->md.reliddesc = InvalidOid;
-			enr->md.tupdesc = c->desc;
-			enr->md.enrtype = ENR_NAMED_TUPLESTORE;
-			enr->md.enrtuples = tuplestore_tuple_count(c->rows);
-			enr->reldata = c->rows;
-			if (SPI_register_relation(enr) != SPI_OK_REL_REGISTER)
-				elog(ERROR, "could not register the rows of %s before TRUNCATE",
-					 RelationGetRelationName(rel));
-			live_reconcile_statement(engine, relid, false, true);
-			/* done with them: their temporary file and memory go now */
-			tuplestore_end(c->rows);
-			FreeTupleDesc(c->desc);
-			pfree(c->engine);
-			pfree(c);
+			if (c->relid == relid && strcmp(c->engine, engine) == 0)
+				c->ready = true;
 		}
+		foreach(lc, truncate_captures)
+			if (!((TruncateCapture *) lfirst(lc))->ready)
+			{
+				SPI_finish();
+				return;
+			}
+		todo = list_copy(truncate_captures);
+		truncate_captures = NIL;
+		reconcile_truncates(todo);
 	}
 	SPI_finish();
 }
@@ -909,15 +1046,7 @@ lock_relations(int n, const Oid *relids, const LOCKMODE *modes)
 		}
 		PG_CATCH();
 		{
-			ErrorData  *edata;
-
-			MemoryContextSwitchTo(cxt);
-			edata = CopyErrorData();
-			FlushErrorState();
-			RollbackAndReleaseCurrentSubTransaction();
-			MemoryContextSwitchTo(cxt);
-			CurrentResourceOwner = owner;
-			ReThrowError(edata);
+			ReThrowError(subxact_abort(cxt, owner));
 		}
 		PG_END_TRY();
 		if (busy < 0)

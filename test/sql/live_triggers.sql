@@ -376,6 +376,53 @@ SELECT pg_temp.err($$SELECT diffsync.create_adapter('kw_bad', 'regress_kw_s', '{
 SELECT pg_temp.err($$SELECT diffsync.create_adapter('kw_bad', 'regress_kw_s', '{key}', '{__w_0}', columns => '{"__w_0": "after"}')$$);
 DROP TABLE regress_kw_s, regress_kw_t;
 
+-- TRUNCATE of tables with foreign keys between them (CASCADE, or a list in
+-- any order): the statement's truncates are reconciled together, a parent
+-- whose deletes still break a foreign key on the other side after its
+-- children's; a TRUNCATE that failed under a savepoint leaves nothing behind
+CREATE TABLE regress_fk_sp (id int PRIMARY KEY, v text);
+CREATE TABLE regress_fk_sc (id int PRIMARY KEY, pid int REFERENCES regress_fk_sp, v text);
+CREATE TABLE regress_fk_tp (id int PRIMARY KEY, v text);
+CREATE TABLE regress_fk_tc (id int PRIMARY KEY, pid int REFERENCES regress_fk_tp, v text);
+SELECT diffsync.create_adapter('fk_sp', 'regress_fk_sp', '{id}');
+SELECT diffsync.create_adapter('fk_sc', 'regress_fk_sc', '{id}');
+SELECT diffsync.create_adapter('fk_tp', 'regress_fk_tp', '{id}');
+SELECT diffsync.create_adapter('fk_tc', 'regress_fk_tc', '{id}');
+SELECT diffsync.create_engine('fk_p', 'fk_sp', 'fk_tp', 'source_to_target', 'source_wins', '{"notify": false}');
+SELECT diffsync.create_engine('fk_c', 'fk_sc', 'fk_tc', 'source_to_target', 'source_wins', '{"notify": false}');
+SELECT diffsync.attach('fk_p');
+SELECT diffsync.attach('fk_c');
+CREATE FUNCTION pg_temp.fk_fill() RETURNS void LANGUAGE sql AS $$
+    INSERT INTO regress_fk_sp VALUES (1, 'p1'), (2, 'p2');
+    INSERT INTO regress_fk_sc VALUES (10, 1, 'c10'), (20, 2, 'c20');
+$$;
+CREATE FUNCTION pg_temp.fk_counts() RETURNS text LANGUAGE sql AS $$
+    SELECT format('sp %s, sc %s, tp %s, tc %s',
+                  (SELECT count(*) FROM regress_fk_sp), (SELECT count(*) FROM regress_fk_sc),
+                  (SELECT count(*) FROM regress_fk_tp), (SELECT count(*) FROM regress_fk_tc))
+$$;
+SELECT pg_temp.fk_fill();
+SELECT pg_temp.fk_counts() AS filled;
+TRUNCATE regress_fk_sp CASCADE;
+SELECT pg_temp.fk_counts() AS after_cascade;
+SELECT pg_temp.fk_fill();
+TRUNCATE regress_fk_sp, regress_fk_sc;
+SELECT pg_temp.fk_counts() AS after_parent_first;
+SELECT pg_temp.fk_fill();
+TRUNCATE regress_fk_sc, regress_fk_sp;
+SELECT pg_temp.fk_counts() AS after_child_first;
+SELECT pg_temp.fk_fill();
+BEGIN;
+SAVEPOINT s;
+SELECT pg_temp.err($$TRUNCATE regress_fk_sp$$);
+ROLLBACK TO s;
+TRUNCATE regress_fk_sc;
+COMMIT;
+SELECT pg_temp.fk_counts() AS after_savepoint;
+SELECT diffsync.drop_engine('fk_p');
+SELECT diffsync.drop_engine('fk_c');
+DROP TABLE regress_fk_sc, regress_fk_sp, regress_fk_tc, regress_fk_tp;
+
 -- restore() on an attached table: one version (the restore, full state),
 -- and the live engine carries the restored row to the other side
 CREATE TABLE regress_rs_s (id int PRIMARY KEY, v text);
