@@ -55,12 +55,26 @@
 #define TRIGGER_NEW		"diffsync_new"
 #define TRIGGER_OLD		"diffsync_old"
 
-/* Names of the three triggers of an engine on a relation */
+/*
+ * Names of the triggers of an engine on a relation.  A 64-bit hash of the
+ * engine's name keeps them short and apart; which engine a trigger serves
+ * is its argument, which is what lookups match (triggers of earlier
+ * releases had a 32-bit hash in their name).
+ */
 static char *
 trigger_name(const char *engine, const char *op)
 {
-	return psprintf("diffsync_%08x_%s", hash_bytes((const unsigned char *) engine, strlen(engine)), op);
+	return psprintf("diffsync_%016" INT64_MODIFIER "x_%s",
+					hash_bytes_extended((const unsigned char *) engine, strlen(engine), 0),
+					op);
 }
+
+/* The SQL condition "trigger t is one of engine $n's" */
+#define ENGINE_TRIGGER(n) \
+	"t.tgfoid OPERATOR(pg_catalog.=) '" DIFFSYNC_SCHEMA ".live_reconcile()'::pg_catalog.regprocedure " \
+	"AND t.tgnargs OPERATOR(pg_catalog.=) 1 " \
+	"AND t.tgargs OPERATOR(pg_catalog.=) (pg_catalog.convert_to(" n ", pg_catalog.getdatabaseencoding()) " \
+	"OPERATOR(pg_catalog.||) '\\x00'::pg_catalog.bytea)"
 
 /* Read an engine's settings into run (and lock its row in mode lock). */
 static void
@@ -1147,7 +1161,17 @@ diffsync_attach(PG_FUNCTION_ARGS)
 							name, a->relname, a->name),
 					 errdetail("Live reconciliation uses statement triggers with transition tables, which only tables have."),
 					 errhint("Run diffsync.sync_engine on a schedule for views and foreign tables.")));
-		if (OidIsValid(get_trigger_oid(a->relid, trigger_name(name, "ins"), true)))
+		{
+			Oid			targtypes[2] = {OIDOID, TEXTOID};
+			Datum		targs[2];
+
+			targs[0] = ObjectIdGetDatum(a->relid);
+			targs[1] = CStringGetTextDatum(name);
+			if (SPI_execute_with_args("SELECT 1 FROM pg_catalog.pg_trigger t WHERE t.tgrelid OPERATOR(pg_catalog.=) $1 "
+									  "AND " ENGINE_TRIGGER("$2"), 2, targtypes, targs, NULL, true, 1) != SPI_OK_SELECT)
+				elog(ERROR, "could not look up the triggers of %s", a->relname);
+		}
+		if (SPI_processed > 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_DUPLICATE_OBJECT),
 					 errmsg("engine \"%s\" is already attached to %s", name, a->relname)));
@@ -1174,22 +1198,16 @@ diffsync_attach(PG_FUNCTION_ARGS)
 int
 diffsync_drop_engine_triggers(const char *engine)
 {
-	Oid			argtypes[5] = {NAMEOID, NAMEOID, NAMEOID, NAMEOID, NAMEOID};
-	Datum		args[5];
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1];
 	List	   *drops = NIL;
 	List	   *relids = NIL;
 	ListCell   *lc;
 
-	args[0] = DirectFunctionCall1(namein, CStringGetDatum(trigger_name(engine, "ins")));
-	args[1] = DirectFunctionCall1(namein, CStringGetDatum(trigger_name(engine, "upd")));
-	args[2] = DirectFunctionCall1(namein, CStringGetDatum(trigger_name(engine, "del")));
-	args[3] = DirectFunctionCall1(namein, CStringGetDatum(trigger_name(engine, "btr")));
-	args[4] = DirectFunctionCall1(namein, CStringGetDatum(trigger_name(engine, "trn")));
+	args[0] = CStringGetTextDatum(engine);
 	if (SPI_execute_with_args("SELECT pg_catalog.format('DROP TRIGGER %I ON %s', t.tgname, t.tgrelid::pg_catalog.regclass), t.tgrelid "
-							  "FROM pg_catalog.pg_trigger t "
-							  "WHERE t.tgname IN ($1, $2, $3, $4, $5) "
-							  "AND t.tgfoid OPERATOR(pg_catalog.=) '" DIFFSYNC_SCHEMA ".live_reconcile()'::pg_catalog.regprocedure",
-							  5, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+							  "FROM pg_catalog.pg_trigger t WHERE " ENGINE_TRIGGER("$1"),
+							  1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not look up the triggers of engine \"%s\"", engine);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{

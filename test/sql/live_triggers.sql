@@ -423,6 +423,27 @@ SELECT diffsync.drop_engine('fk_p');
 SELECT diffsync.drop_engine('fk_c');
 DROP TABLE regress_fk_sc, regress_fk_sp, regress_fk_tc, regress_fk_tp;
 
+-- detach finds an engine's triggers by their argument, the engine's name:
+-- also triggers named by an earlier release, never another engine's
+CREATE TABLE regress_tn (id int PRIMARY KEY, v text);
+CREATE TABLE regress_tn_t (id int PRIMARY KEY, v text);
+SELECT diffsync.create_adapter('tn', 'regress_tn', '{id}');
+SELECT diffsync.create_adapter('tn_t', 'regress_tn_t', '{id}');
+SELECT diffsync.create_engine('tn1', 'tn', 'tn_t', 'source_to_target', 'source_wins', '{"notify": false}');
+SELECT diffsync.create_engine('tn2', 'tn', 'tn_t', 'source_to_target', 'source_wins', '{"notify": false}');
+CREATE TRIGGER diffsync_0badc0de_ins AFTER INSERT ON regress_tn REFERENCING NEW TABLE AS diffsync_new
+    FOR EACH STATEMENT EXECUTE FUNCTION diffsync.live_reconcile('tn1');
+SELECT pg_temp.err($$SELECT diffsync.attach('tn1')$$);
+SELECT diffsync.attach('tn2');
+SELECT diffsync.detach('tn1');
+SELECT count(*) AS tn2_triggers_left FROM pg_trigger WHERE tgrelid = 'regress_tn'::regclass;
+INSERT INTO regress_tn VALUES (1, 'one');
+SELECT * FROM regress_tn_t;
+SELECT diffsync.drop_engine('tn1');
+SELECT diffsync.drop_engine('tn2');
+SELECT count(*) AS triggers_left FROM pg_trigger WHERE tgrelid = 'regress_tn'::regclass;
+DROP TABLE regress_tn, regress_tn_t;
+
 -- restore() on an attached table: one version (the restore, full state),
 -- and the live engine carries the restored row to the other side
 CREATE TABLE regress_rs_s (id int PRIMARY KEY, v text);
