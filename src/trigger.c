@@ -74,7 +74,7 @@ trigger_name(const char *engine, const char *op)
 	"t.tgfoid OPERATOR(pg_catalog.=) '" DIFFSYNC_SCHEMA ".live_reconcile()'::pg_catalog.regprocedure " \
 	"AND t.tgnargs OPERATOR(pg_catalog.=) 1 " \
 	"AND t.tgargs OPERATOR(pg_catalog.=) (pg_catalog.convert_to(" n ", pg_catalog.getdatabaseencoding()) " \
-	"OPERATOR(pg_catalog.||) '\\x00'::pg_catalog.bytea)"
+	"OPERATOR(pg_catalog.||) pg_catalog.decode('00', 'hex'))"
 
 /* Read an engine's settings into run (and lock its row in mode lock). */
 static void
@@ -688,18 +688,34 @@ live_reconcile_statement(const char *engine, Oid relid, bool has_new, bool has_o
 
 /*
  * TRUNCATE has no transition tables: the BEFORE TRUNCATE trigger keeps the
- * rows of the relation (while they are still there) in a tuplestore of the
- * transaction, which the AFTER TRUNCATE trigger of the same statement
- * registers as diffsync_old, and the statement is reconciled as the DELETE
- * of every row it is.  The list is the transaction's; it is forgotten when
- * the transaction ends (the memory goes with TopTransactionContext).
+ * rows of the relation (while they are still there) in a tuplestore, which
+ * the AFTER TRUNCATE trigger of the same statement registers as
+ * diffsync_old, and the statement is reconciled as the DELETE of every row
+ * it is, there and then.
+ *
+ * A capture is the transaction's: its memory is in TopTransactionContext
+ * and its temporary file (past work_mem) belongs to the transaction's
+ * resource owner, so that no statement or subtransaction ending in between
+ * closes it under it.  It is freed once reconciled; a subtransaction that
+ * aborts frees the captures it made; what is left at commit is freed then.
+ *
+ * Foreign keys: TRUNCATE ... CASCADE (or a list) fires the parents' AFTER
+ * triggers before their children's, and deleting a parent's rows on the
+ * other side first breaks the keys there.  A reconciliation that fails with
+ * a foreign key violation (in a subtransaction) is kept and retried after
+ * each later AFTER TRUNCATE trigger; one still failing at commit fails the
+ * commit with its error, so the sides never silently diverge.  A capture
+ * whose AFTER trigger never fires (disabled on its own) is dropped with a
+ * warning at commit.
  */
 typedef struct TruncateCapture
 {
 	char	   *engine;
 	Oid			relid;
-	bool		ready;			/* its AFTER trigger has fired */
-	SubTransactionId subxid;	/* taken in this subtransaction */
+	bool		fired;			/* its AFTER trigger has fired */
+	char	   *failed;			/* the foreign key violation it waits on */
+	char	   *failed_detail;
+	SubTransactionId subxid;	/* made in this subtransaction */
 	TupleDesc	desc;
 	Tuplestorestate *rows;
 } TruncateCapture;
@@ -707,17 +723,65 @@ typedef struct TruncateCapture
 static List *truncate_captures = NIL;
 static bool truncate_callback_registered = false;
 
+/* Raise the foreign key violation a capture is still waiting on. */
+static void
+raise_capture_failure(TruncateCapture *c)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+			 errmsg("could not reconcile TRUNCATE of %s for engine \"%s\": %s",
+					get_rel_name(c->relid), c->engine, c->failed),
+			 c->failed_detail ? errdetail_internal("%s", c->failed_detail) : 0,
+			 errhint("Truncate the tables that reference it on the other side in the same statement, or make those foreign keys deferrable.")));
+}
+
+static void
+free_capture(TruncateCapture *c)
+{
+	tuplestore_end(c->rows);
+	if (c->desc)
+		FreeTupleDesc(c->desc);
+	if (c->failed)
+		pfree(c->failed);
+	if (c->failed_detail)
+		pfree(c->failed_detail);
+	pfree(c->engine);
+	pfree(c);
+}
+
 static void
 truncate_xact_callback(XactEvent event, void *arg)
 {
-	truncate_captures = NIL;
+	if ((event == XACT_EVENT_PRE_COMMIT || event == XACT_EVENT_PRE_PREPARE) &&
+		truncate_captures != NIL)
+	{
+		List	   *left = truncate_captures;
+		ListCell   *lc;
+
+		truncate_captures = NIL;
+		foreach(lc, left)
+		{
+			TruncateCapture *c = lfirst(lc);
+
+			if (c->failed)
+				raise_capture_failure(c);
+			else
+				ereport(WARNING,
+						(errmsg("TRUNCATE of %s was not reconciled by engine \"%s\": its AFTER TRUNCATE trigger did not fire",
+								get_rel_name(c->relid), c->engine),
+						 errhint("Enable the engine's triggers (or detach and attach it again), then run diffsync.sync_engine.")));
+			free_capture(c);
+		}
+		return;
+	}
+	/* abort: the memory and files go with the transaction */
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT ||
+		event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT ||
+		event == XACT_EVENT_PREPARE)
+		truncate_captures = NIL;
 }
 
-/*
- * A subtransaction that aborts takes its captures with it (a TRUNCATE that
- * failed between its triggers): any taken since it began.  Only forgotten:
- * their temporary files went with the subtransaction's resources.
- */
+/* A subtransaction that aborts frees the captures made since it began. */
 static void
 truncate_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 						  SubTransactionId parentSubid, void *arg)
@@ -727,8 +791,15 @@ truncate_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 	if (event != SUBXACT_EVENT_ABORT_SUB)
 		return;
 	foreach(lc, truncate_captures)
-		if (((TruncateCapture *) lfirst(lc))->subxid >= mySubid)
+	{
+		TruncateCapture *c = lfirst(lc);
+
+		if (c->subxid >= mySubid)
+		{
 			truncate_captures = foreach_delete_current(truncate_captures, lc);
+			free_capture(c);
+		}
+	}
 }
 
 /* Take (and forget) the capture of engine on relid, or NULL. */
@@ -769,11 +840,18 @@ subxact_abort(MemoryContext cxt, ResourceOwner owner)
 	return edata;
 }
 
-/* Reconcile a captured TRUNCATE as the DELETE of its rows. */
-static void
+/*
+ * Reconcile a captured TRUNCATE as the DELETE of its rows, in a
+ * subtransaction.  Returns NULL when done, or the foreign key violation
+ * that stopped it (rolled back; any other error is raised).
+ */
+static ErrorData *
 reconcile_truncate(TruncateCapture *c)
 {
 	EphemeralNamedRelation enr = palloc0(sizeof(EphemeralNamedRelationData));
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	ErrorData  *edata = NULL;
 
 	enr->md.name = TRIGGER_OLD;
 	enr->md.reliddesc = InvalidOid;
@@ -783,82 +861,25 @@ reconcile_truncate(TruncateCapture *c)
 	enr->reldata = c->rows;
 	if (SPI_register_relation(enr) != SPI_OK_REL_REGISTER)
 		elog(ERROR, "could not register the rows of %s before TRUNCATE", get_rel_name(c->relid));
-	live_reconcile_statement(c->engine, c->relid, false, true);
-	/* (on error, the caller unregisters it once the SPI stack is back to ours) */
-	if (SPI_unregister_relation(TRIGGER_OLD) != SPI_OK_REL_UNREGISTER)
-		elog(ERROR, "could not unregister the rows of %s before TRUNCATE", get_rel_name(c->relid));
-}
-
-/*
- * Reconcile the captured TRUNCATEs of a statement.  One by one, each in a
- * subtransaction when there are several: one whose deletes break a foreign
- * key on the other side (a referencing table's rows are still there) is
- * retried after the others, until a round makes no progress, which raises
- * its error.  Then their rows (temporary files, memory) are freed.
- */
-static void
-reconcile_truncates(List *todo)
-{
-	ListCell   *lc;
-	List	   *all = todo;
-
-	if (list_length(todo) == 1)
-		reconcile_truncate(linitial(todo));
-	while (list_length(todo) > 1)
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
 	{
-		List	   *failed = NIL;
-		ErrorData  *last_error = NULL;
-
-		foreach(lc, todo)
-		{
-			TruncateCapture *c = lfirst(lc);
-			MemoryContext cxt = CurrentMemoryContext;
-			ResourceOwner owner = CurrentResourceOwner;
-
-			BeginInternalSubTransaction(NULL);
-			MemoryContextSwitchTo(cxt);
-			PG_TRY();
-			{
-				reconcile_truncate(c);
-				ReleaseCurrentSubTransaction();
-				MemoryContextSwitchTo(cxt);
-				CurrentResourceOwner = owner;
-			}
-			PG_CATCH();
-			{
-				ErrorData  *edata = subxact_abort(cxt, owner);
-
-				/* nested SPI connections are gone with the subtransaction */
-				(void) SPI_unregister_relation(TRIGGER_OLD);
-				if (edata->sqlerrcode != ERRCODE_FOREIGN_KEY_VIOLATION)
-					ReThrowError(edata);
-				failed = lappend(failed, c);
-				last_error = edata;
-			}
-			PG_END_TRY();
-		}
-		if (failed == NIL)
-			break;
-		if (list_length(failed) == list_length(todo))
-			ReThrowError(last_error);
-		if (list_length(failed) == 1)
-		{
-			/* the last one, outside a subtransaction: its error is the statement's */
-			reconcile_truncate(linitial(failed));
-			break;
-		}
-		todo = failed;
+		live_reconcile_statement(c->engine, c->relid, false, true);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
 	}
-	/* the statement is reconciled: its rows' temporary files and memory go now */
-	foreach(lc, all)
+	PG_CATCH();
 	{
-		TruncateCapture *c = lfirst(lc);
-
-		tuplestore_end(c->rows);
-		FreeTupleDesc(c->desc);
-		pfree(c->engine);
-		pfree(c);
+		edata = subxact_abort(cxt, owner);
 	}
+	PG_END_TRY();
+	/* (after the rollback, the SPI stack is ours again) */
+	(void) SPI_unregister_relation(TRIGGER_OLD);
+	if (edata && edata->sqlerrcode != ERRCODE_FOREIGN_KEY_VIOLATION)
+		ReThrowError(edata);
+	return edata;
 }
 
 static void
@@ -873,7 +894,9 @@ live_truncate(TriggerData *trigdata)
 	if (TRIGGER_FIRED_BEFORE(trigdata->tg_event))
 	{
 		MemoryContext cxt = CurrentMemoryContext;
+		ResourceOwner owner = CurrentResourceOwner;
 		TruncateCapture *c;
+		TruncateCapture *stale;
 		Portal		portal;
 
 		/*
@@ -886,13 +909,22 @@ live_truncate(TriggerData *trigdata)
 					 errmsg("cannot reconcile TRUNCATE of %s for engine \"%s\": row-level security hides rows from the current user",
 							RelationGetRelationName(rel), engine),
 					 errhint("Use DELETE, which is reconciled row by row, or TRUNCATE as a role that bypasses row-level security.")));
-		/* a capture a failed statement left behind is stale: its files are gone */
-		(void) take_capture(engine, relid);
 		if (!truncate_callback_registered)
 		{
 			RegisterXactCallback(truncate_xact_callback, NULL);
 			RegisterSubXactCallback(truncate_subxact_callback, NULL);
 			truncate_callback_registered = true;
+		}
+		/* an earlier TRUNCATE of it whose AFTER trigger did not fire */
+		stale = take_capture(engine, relid);
+		if (stale)
+		{
+			if (stale->failed)
+				raise_capture_failure(stale);
+			ereport(WARNING,
+					(errmsg("TRUNCATE of %s was not reconciled by engine \"%s\": its AFTER TRUNCATE trigger did not fire",
+							RelationGetRelationName(rel), engine)));
+			free_capture(stale);
 		}
 		portal = SPI_cursor_open_with_args(NULL,
 										   psprintf("SELECT * FROM %s%s",
@@ -911,26 +943,30 @@ live_truncate(TriggerData *trigdata)
 		for (;;)
 		{
 			SPI_cursor_fetch(portal, true, 1000);
-			if (SPI_processed == 0)
-				break;
 			if (c->desc == NULL)
 			{
 				MemoryContextSwitchTo(TopTransactionContext);
 				c->desc = CreateTupleDescCopy(SPI_tuptable->tupdesc);
 				MemoryContextSwitchTo(cxt);
 			}
+			if (SPI_processed == 0)
+				break;
+			/* its file, if it spills, is the transaction's */
 			MemoryContextSwitchTo(TopTransactionContext);
-			for (uint64 i = 0; i < SPI_processed; i++)
-				tuplestore_puttuple(c->rows, SPI_tuptable->vals[i]);
+			CurrentResourceOwner = TopTransactionResourceOwner;
+			PG_TRY();
+			{
+				for (uint64 i = 0; i < SPI_processed; i++)
+					tuplestore_puttuple(c->rows, SPI_tuptable->vals[i]);
+			}
+			PG_FINALLY();
+			{
+				CurrentResourceOwner = owner;
+			}
+			PG_END_TRY();
 			MemoryContextSwitchTo(cxt);
 			SPI_freetuptable(SPI_tuptable);
 			CHECK_FOR_INTERRUPTS();
-		}
-		if (c->desc == NULL)
-		{
-			MemoryContextSwitchTo(TopTransactionContext);
-			c->desc = CreateTupleDescCopy(SPI_tuptable->tupdesc);
-			MemoryContextSwitchTo(cxt);
 		}
 		SPI_cursor_close(portal);
 		MemoryContextSwitchTo(TopTransactionContext);
@@ -939,32 +975,60 @@ live_truncate(TriggerData *trigdata)
 	}
 	else
 	{
+		TruncateCapture *c = NULL;
 		ListCell   *lc;
-		List	   *todo = NIL;
+		bool		progress = true;
 
-		/*
-		 * The statement's TRUNCATEs are reconciled together, after the last
-		 * of its AFTER triggers: TRUNCATE ... CASCADE (or a list of tables)
-		 * lists parents before the tables referencing them, and deleting a
-		 * parent's rows on the other side first would break its foreign
-		 * keys there.
-		 */
 		foreach(lc, truncate_captures)
 		{
-			TruncateCapture *c = lfirst(lc);
+			TruncateCapture *x = lfirst(lc);
 
-			if (c->relid == relid && strcmp(c->engine, engine) == 0)
-				c->ready = true;
+			if (!x->fired && x->relid == relid && strcmp(x->engine, engine) == 0)
+				c = x;
 		}
-		foreach(lc, truncate_captures)
-			if (!((TruncateCapture *) lfirst(lc))->ready)
+		if (c == NULL)
+		{
+			SPI_finish();
+			return;
+		}
+		c->fired = true;
+
+		/*
+		 * This one, then those a foreign key held back, until a round gets
+		 * nothing more done.
+		 */
+		while (progress)
+		{
+			progress = false;
+			foreach(lc, truncate_captures)
 			{
-				SPI_finish();
-				return;
+				TruncateCapture *x = lfirst(lc);
+				ErrorData  *err;
+
+				if (!x->fired)
+					continue;
+				err = reconcile_truncate(x);
+				if (err == NULL)
+				{
+					truncate_captures = foreach_delete_current(truncate_captures, lc);
+					free_capture(x);
+					progress = true;
+				}
+				else
+				{
+					MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+
+					if (x->failed)
+						pfree(x->failed);
+					if (x->failed_detail)
+						pfree(x->failed_detail);
+					x->failed = pstrdup(err->message);
+					x->failed_detail = err->detail ? pstrdup(err->detail) : NULL;
+					MemoryContextSwitchTo(old);
+					FreeErrorData(err);
+				}
 			}
-		todo = list_copy(truncate_captures);
-		truncate_captures = NIL;
-		reconcile_truncates(todo);
+		}
 	}
 	SPI_finish();
 }

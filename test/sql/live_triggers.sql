@@ -444,6 +444,91 @@ SELECT diffsync.drop_engine('tn2');
 SELECT count(*) AS triggers_left FROM pg_trigger WHERE tgrelid = 'regress_tn'::regclass;
 DROP TABLE regress_tn, regress_tn_t;
 
+-- TRUNCATE robustness: an AFTER TRUNCATE trigger disabled on its own holds
+-- nothing else back (warned at commit); a TRUNCATE nested in another
+-- table's TRUNCATE trigger, inside an exception block, with rows spilled to
+-- disk, is reconciled; repeated failing TRUNCATEs caught by PL/pgSQL leave
+-- no memory behind; lookups work with standard_conforming_strings off
+CREATE TABLE regress_tx_a (id int PRIMARY KEY, v text);
+CREATE TABLE regress_tx_at (id int PRIMARY KEY, v text);
+CREATE TABLE regress_tx_b (id int PRIMARY KEY, v text);
+CREATE TABLE regress_tx_bt (id int PRIMARY KEY, v text);
+SELECT diffsync.create_adapter('tx_a', 'regress_tx_a', '{id}');
+SELECT diffsync.create_adapter('tx_at', 'regress_tx_at', '{id}');
+SELECT diffsync.create_adapter('tx_b', 'regress_tx_b', '{id}');
+SELECT diffsync.create_adapter('tx_bt', 'regress_tx_bt', '{id}');
+SELECT diffsync.create_engine('tx_ea', 'tx_a', 'tx_at', 'source_to_target', 'source_wins', '{"notify": false, "history": false}');
+SELECT diffsync.create_engine('tx_eb', 'tx_b', 'tx_bt', 'source_to_target', 'source_wins', '{"notify": false, "history": false}');
+SET standard_conforming_strings = off;
+SELECT diffsync.attach('tx_ea');
+SELECT diffsync.attach('tx_eb');
+RESET standard_conforming_strings;
+INSERT INTO regress_tx_a VALUES (1, 'a');
+INSERT INTO regress_tx_b VALUES (1, 'b');
+DO $$
+BEGIN
+    EXECUTE (SELECT format('ALTER TABLE regress_tx_a DISABLE TRIGGER %I', tgname)
+               FROM pg_trigger WHERE tgrelid = 'regress_tx_a'::regclass AND tgname LIKE 'diffsync%trn');
+END
+$$;
+BEGIN;
+TRUNCATE regress_tx_a;
+TRUNCATE regress_tx_b;
+SELECT (SELECT count(*) FROM regress_tx_at) AS a_target_kept, (SELECT count(*) FROM regress_tx_bt) AS b_target_rows;
+COMMIT;
+ALTER TABLE regress_tx_a ENABLE TRIGGER ALL;
+-- nested, in an exception block, spilled
+CREATE FUNCTION regress_tx_nested() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    BEGIN
+        TRUNCATE regress_tx_b;
+    EXCEPTION WHEN others THEN
+        RAISE NOTICE 'nested TRUNCATE failed: %', SQLERRM;
+    END;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER a_nested AFTER TRUNCATE ON regress_tx_a FOR EACH STATEMENT EXECUTE FUNCTION regress_tx_nested();
+INSERT INTO regress_tx_a VALUES (1, 'a');
+INSERT INTO regress_tx_b SELECT g, repeat('x', 50) FROM generate_series(1, 20000) g;
+SET work_mem = '64kB';
+TRUNCATE regress_tx_a;
+RESET work_mem;
+SELECT (SELECT count(*) FROM regress_tx_at) AS a_target_rows, (SELECT count(*) FROM regress_tx_bt) AS b_target_rows;
+DROP TRIGGER a_nested ON regress_tx_a;
+-- failing reconciliations caught by PL/pgSQL, many times in one transaction
+CREATE FUNCTION regress_tx_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'refused';
+END
+$$;
+CREATE TRIGGER refuse BEFORE DELETE ON regress_tx_bt FOR EACH ROW EXECUTE FUNCTION regress_tx_refuse();
+INSERT INTO regress_tx_b SELECT g, repeat('x', 50) FROM generate_series(1, 2000) g;
+BEGIN;
+DO $$
+BEGIN
+    FOR i IN 1..30 LOOP
+        BEGIN
+            TRUNCATE regress_tx_b;
+        EXCEPTION WHEN others THEN
+            NULL;
+        END;
+    END LOOP;
+END
+$$;
+SELECT total_bytes < 1024 * 1024 AS top_transaction_context_small
+  FROM pg_backend_memory_contexts WHERE name = 'TopTransactionContext';
+COMMIT;
+SELECT (SELECT count(*) FROM regress_tx_b) AS b_rows, (SELECT count(*) FROM regress_tx_bt) AS b_target_rows;
+DROP TRIGGER refuse ON regress_tx_bt;
+SET standard_conforming_strings = off;
+SELECT diffsync.detach('tx_ea');
+SELECT diffsync.drop_engine('tx_eb');
+RESET standard_conforming_strings;
+SELECT diffsync.drop_engine('tx_ea');
+DROP TABLE regress_tx_a, regress_tx_at, regress_tx_b, regress_tx_bt;
+DROP FUNCTION regress_tx_nested(), regress_tx_refuse();
+
 -- restore() on an attached table: one version (the restore, full state),
 -- and the live engine carries the restored row to the other side
 CREATE TABLE regress_rs_s (id int PRIMARY KEY, v text);
