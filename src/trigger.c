@@ -689,32 +689,23 @@ live_reconcile_statement(const char *engine, Oid relid, bool has_new, bool has_o
 /*
  * TRUNCATE has no transition tables: the BEFORE TRUNCATE trigger keeps the
  * rows of the relation (while they are still there) in a tuplestore, which
- * the AFTER TRUNCATE trigger of the same statement registers as
- * diffsync_old, and the statement is reconciled as the DELETE of every row
- * it is, there and then.
+ * the AFTER TRUNCATE trigger of the same statement takes, registers as
+ * diffsync_old and reconciles as the DELETE of every row the statement is,
+ * there and then; the rows are freed right after.
  *
- * A capture is the transaction's: its memory is in TopTransactionContext
- * and its temporary file (past work_mem) belongs to the transaction's
- * resource owner, so that no statement or subtransaction ending in between
- * closes it under it.  It is freed once reconciled; a subtransaction that
- * aborts frees the captures it made; what is left at commit is freed then.
- *
- * Foreign keys: TRUNCATE ... CASCADE (or a list) fires the parents' AFTER
- * triggers before their children's, and deleting a parent's rows on the
- * other side first breaks the keys there.  A reconciliation that fails with
- * a foreign key violation (in a subtransaction) is kept and retried after
- * each later AFTER TRUNCATE trigger; one still failing at commit fails the
- * commit with its error, so the sides never silently diverge.  A capture
- * whose AFTER trigger never fires (disabled on its own) is dropped with a
- * warning at commit.
+ * A capture lives between the two triggers of one statement.  Its memory is
+ * in TopTransactionContext and its temporary file (past work_mem) belongs to
+ * the transaction's resource owner, so nothing that ends in between (a
+ * nested statement, a subtransaction) closes it under it.  A subtransaction
+ * that aborts frees the captures made in it; one whose AFTER trigger never
+ * fired (disabled on its own) is freed with a warning at the next TRUNCATE
+ * of its table or at commit.
  */
 typedef struct TruncateCapture
 {
 	char	   *engine;
 	Oid			relid;
-	bool		fired;			/* its AFTER trigger has fired */
-	char	   *failed;			/* the foreign key violation it waits on */
-	char	   *failed_detail;
+	char	   *relname;
 	SubTransactionId subxid;	/* made in this subtransaction */
 	TupleDesc	desc;
 	Tuplestorestate *rows;
@@ -723,62 +714,44 @@ typedef struct TruncateCapture
 static List *truncate_captures = NIL;
 static bool truncate_callback_registered = false;
 
-/* Raise the foreign key violation a capture is still waiting on. */
-static void
-raise_capture_failure(TruncateCapture *c)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
-			 errmsg("could not reconcile TRUNCATE of %s for engine \"%s\": %s",
-					get_rel_name(c->relid), c->engine, c->failed),
-			 c->failed_detail ? errdetail_internal("%s", c->failed_detail) : 0,
-			 errhint("Truncate the tables that reference it on the other side in the same statement, or make those foreign keys deferrable.")));
-}
-
 static void
 free_capture(TruncateCapture *c)
 {
 	tuplestore_end(c->rows);
 	if (c->desc)
 		FreeTupleDesc(c->desc);
-	if (c->failed)
-		pfree(c->failed);
-	if (c->failed_detail)
-		pfree(c->failed_detail);
 	pfree(c->engine);
+	pfree(c->relname);
 	pfree(c);
+}
+
+static void
+warn_unreconciled(TruncateCapture *c)
+{
+	ereport(WARNING,
+			(errmsg("TRUNCATE of %s was not reconciled by engine \"%s\": its AFTER TRUNCATE trigger did not fire",
+					c->relname, c->engine),
+			 errhint("Enable the engine's triggers (or detach and attach it again), then run diffsync.sync_engine.")));
 }
 
 static void
 truncate_xact_callback(XactEvent event, void *arg)
 {
-	if ((event == XACT_EVENT_PRE_COMMIT || event == XACT_EVENT_PRE_PREPARE) &&
-		truncate_captures != NIL)
+	if (event == XACT_EVENT_PRE_COMMIT || event == XACT_EVENT_PRE_PREPARE)
 	{
-		List	   *left = truncate_captures;
-		ListCell   *lc;
-
-		truncate_captures = NIL;
-		foreach(lc, left)
+		while (truncate_captures != NIL)
 		{
-			TruncateCapture *c = lfirst(lc);
+			TruncateCapture *c = linitial(truncate_captures);
 
-			if (c->failed)
-				raise_capture_failure(c);
-			else
-				ereport(WARNING,
-						(errmsg("TRUNCATE of %s was not reconciled by engine \"%s\": its AFTER TRUNCATE trigger did not fire",
-								get_rel_name(c->relid), c->engine),
-						 errhint("Enable the engine's triggers (or detach and attach it again), then run diffsync.sync_engine.")));
+			truncate_captures = list_delete_first(truncate_captures);
+			warn_unreconciled(c);
 			free_capture(c);
 		}
-		return;
 	}
-	/* abort: the memory and files go with the transaction */
-	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT ||
-		event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT ||
-		event == XACT_EVENT_PREPARE)
-		truncate_captures = NIL;
+	else if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT ||
+			 event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT ||
+			 event == XACT_EVENT_PREPARE)
+		truncate_captures = NIL;	/* memory and files go with the transaction */
 }
 
 /* A subtransaction that aborts frees the captures made since it began. */
@@ -786,20 +759,22 @@ static void
 truncate_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 						  SubTransactionId parentSubid, void *arg)
 {
+	List	   *keep = NIL;
 	ListCell   *lc;
 
-	if (event != SUBXACT_EVENT_ABORT_SUB)
+	if (event != SUBXACT_EVENT_ABORT_SUB || truncate_captures == NIL)
 		return;
 	foreach(lc, truncate_captures)
 	{
 		TruncateCapture *c = lfirst(lc);
 
 		if (c->subxid >= mySubid)
-		{
-			truncate_captures = foreach_delete_current(truncate_captures, lc);
 			free_capture(c);
-		}
+		else
+			keep = lappend(keep, c);
 	}
+	/* (the old list's cells are TopTransactionContext memory, freed at its end) */
+	truncate_captures = keep;
 }
 
 /* Take (and forget) the capture of engine on relid, or NULL. */
@@ -819,67 +794,6 @@ take_capture(const char *engine, Oid relid)
 		}
 	}
 	return NULL;
-}
-
-/*
- * In the PG_CATCH of an internal subtransaction begun in memory context cxt
- * under resource owner owner: roll it back, be back there, and return the
- * error (to rethrow or to look at).
- */
-static ErrorData *
-subxact_abort(MemoryContext cxt, ResourceOwner owner)
-{
-	ErrorData  *edata;
-
-	MemoryContextSwitchTo(cxt);
-	edata = CopyErrorData();
-	FlushErrorState();
-	RollbackAndReleaseCurrentSubTransaction();
-	MemoryContextSwitchTo(cxt);
-	CurrentResourceOwner = owner;
-	return edata;
-}
-
-/*
- * Reconcile a captured TRUNCATE as the DELETE of its rows, in a
- * subtransaction.  Returns NULL when done, or the foreign key violation
- * that stopped it (rolled back; any other error is raised).
- */
-static ErrorData *
-reconcile_truncate(TruncateCapture *c)
-{
-	EphemeralNamedRelation enr = palloc0(sizeof(EphemeralNamedRelationData));
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-	ErrorData  *edata = NULL;
-
-	enr->md.name = TRIGGER_OLD;
-	enr->md.reliddesc = InvalidOid;
-	enr->md.tupdesc = c->desc;
-	enr->md.enrtype = ENR_NAMED_TUPLESTORE;
-	enr->md.enrtuples = tuplestore_tuple_count(c->rows);
-	enr->reldata = c->rows;
-	if (SPI_register_relation(enr) != SPI_OK_REL_REGISTER)
-		elog(ERROR, "could not register the rows of %s before TRUNCATE", get_rel_name(c->relid));
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(cxt);
-	PG_TRY();
-	{
-		live_reconcile_statement(c->engine, c->relid, false, true);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-	}
-	PG_CATCH();
-	{
-		edata = subxact_abort(cxt, owner);
-	}
-	PG_END_TRY();
-	/* (after the rollback, the SPI stack is ours again) */
-	(void) SPI_unregister_relation(TRIGGER_OLD);
-	if (edata && edata->sqlerrcode != ERRCODE_FOREIGN_KEY_VIOLATION)
-		ReThrowError(edata);
-	return edata;
 }
 
 static void
@@ -919,11 +833,7 @@ live_truncate(TriggerData *trigdata)
 		stale = take_capture(engine, relid);
 		if (stale)
 		{
-			if (stale->failed)
-				raise_capture_failure(stale);
-			ereport(WARNING,
-					(errmsg("TRUNCATE of %s was not reconciled by engine \"%s\": its AFTER TRUNCATE trigger did not fire",
-							RelationGetRelationName(rel), engine)));
+			warn_unreconciled(stale);
 			free_capture(stale);
 		}
 		portal = SPI_cursor_open_with_args(NULL,
@@ -937,8 +847,13 @@ live_truncate(TriggerData *trigdata)
 		c = palloc0(sizeof(TruncateCapture));
 		c->engine = pstrdup(engine);
 		c->relid = relid;
+		c->relname = pstrdup(RelationGetRelationName(rel));
 		c->subxid = GetCurrentSubTransactionId();
+		/* the tuplestore's file, when it spills, is the transaction's */
+		CurrentResourceOwner = TopTransactionResourceOwner;
 		c->rows = tuplestore_begin_heap(false, false, work_mem);
+		CurrentResourceOwner = owner;
+		truncate_captures = lappend(truncate_captures, c);
 		MemoryContextSwitchTo(cxt);
 		for (;;)
 		{
@@ -951,83 +866,46 @@ live_truncate(TriggerData *trigdata)
 			}
 			if (SPI_processed == 0)
 				break;
-			/* its file, if it spills, is the transaction's */
-			MemoryContextSwitchTo(TopTransactionContext);
-			CurrentResourceOwner = TopTransactionResourceOwner;
-			PG_TRY();
-			{
-				for (uint64 i = 0; i < SPI_processed; i++)
-					tuplestore_puttuple(c->rows, SPI_tuptable->vals[i]);
-			}
-			PG_FINALLY();
-			{
-				CurrentResourceOwner = owner;
-			}
-			PG_END_TRY();
-			MemoryContextSwitchTo(cxt);
+			for (uint64 i = 0; i < SPI_processed; i++)
+				tuplestore_puttuple(c->rows, SPI_tuptable->vals[i]);
 			SPI_freetuptable(SPI_tuptable);
 			CHECK_FOR_INTERRUPTS();
 		}
 		SPI_cursor_close(portal);
-		MemoryContextSwitchTo(TopTransactionContext);
-		truncate_captures = lappend(truncate_captures, c);
-		MemoryContextSwitchTo(cxt);
 	}
 	else
 	{
-		TruncateCapture *c = NULL;
-		ListCell   *lc;
-		bool		progress = true;
+		/* taken off the list first: nothing nested can reach it */
+		TruncateCapture *c = take_capture(engine, relid);
 
-		foreach(lc, truncate_captures)
+		if (c != NULL)
 		{
-			TruncateCapture *x = lfirst(lc);
+			EphemeralNamedRelation enr = palloc0(sizeof(EphemeralNamedRelationData));
 
-			if (!x->fired && x->relid == relid && strcmp(x->engine, engine) == 0)
-				c = x;
-		}
-		if (c == NULL)
-		{
-			SPI_finish();
-			return;
-		}
-		c->fired = true;
-
-		/*
-		 * This one, then those a foreign key held back, until a round gets
-		 * nothing more done.
-		 */
-		while (progress)
-		{
-			progress = false;
-			foreach(lc, truncate_captures)
+			enr->md.name = TRIGGER_OLD;
+			enr->md.reliddesc = InvalidOid;
+			enr->md.tupdesc = c->desc;
+			enr->md.enrtype = ENR_NAMED_TUPLESTORE;
+			enr->md.enrtuples = tuplestore_tuple_count(c->rows);
+			enr->reldata = c->rows;
+			if (SPI_register_relation(enr) != SPI_OK_REL_REGISTER)
+				elog(ERROR, "could not register the rows of %s before TRUNCATE", c->relname);
+			/* on error the transaction (or subtransaction) frees it */
+			PG_TRY();
 			{
-				TruncateCapture *x = lfirst(lc);
-				ErrorData  *err;
-
-				if (!x->fired)
-					continue;
-				err = reconcile_truncate(x);
-				if (err == NULL)
-				{
-					truncate_captures = foreach_delete_current(truncate_captures, lc);
-					free_capture(x);
-					progress = true;
-				}
-				else
-				{
-					MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
-
-					if (x->failed)
-						pfree(x->failed);
-					if (x->failed_detail)
-						pfree(x->failed_detail);
-					x->failed = pstrdup(err->message);
-					x->failed_detail = err->detail ? pstrdup(err->detail) : NULL;
-					MemoryContextSwitchTo(old);
-					FreeErrorData(err);
-				}
+				live_reconcile_statement(engine, relid, false, true);
 			}
+			PG_CATCH();
+			{
+				/* back on the list, for the abort to free with its subtransaction */
+				MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+
+				truncate_captures = lappend(truncate_captures, c);
+				MemoryContextSwitchTo(old);
+				PG_RE_THROW();
+			}
+			PG_END_TRY();
+			free_capture(c);
 		}
 	}
 	SPI_finish();
@@ -1087,6 +965,25 @@ watched_relations(SyncRun *run)
 			rels = lappend(rels, p->dst);
 	}
 	return rels;
+}
+
+/*
+ * In the PG_CATCH of an internal subtransaction begun in memory context cxt
+ * under resource owner owner: roll it back, be back there, and return the
+ * error (to rethrow or to look at).
+ */
+static ErrorData *
+subxact_abort(MemoryContext cxt, ResourceOwner owner)
+{
+	ErrorData  *edata;
+
+	MemoryContextSwitchTo(cxt);
+	edata = CopyErrorData();
+	FlushErrorState();
+	RollbackAndReleaseCurrentSubTransaction();
+	MemoryContextSwitchTo(cxt);
+	CurrentResourceOwner = owner;
+	return edata;
 }
 
 /*
