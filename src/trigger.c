@@ -707,6 +707,7 @@ typedef struct TruncateCapture
 	Oid			relid;
 	char	   *relname;
 	SubTransactionId subxid;	/* made in this subtransaction */
+	TimestampTz stmt;			/* by the statement that started then */
 	TupleDesc	desc;
 	Tuplestorestate *rows;
 } TruncateCapture;
@@ -754,27 +755,29 @@ truncate_xact_callback(XactEvent event, void *arg)
 		truncate_captures = NIL;	/* memory and files go with the transaction */
 }
 
-/* A subtransaction that aborts frees the captures made since it began. */
+/*
+ * A subtransaction that aborts frees the captures made since it began.
+ * (This runs in the abort's own memory context: the list is changed in
+ * place, nothing is allocated.)
+ */
 static void
 truncate_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 						  SubTransactionId parentSubid, void *arg)
 {
-	List	   *keep = NIL;
 	ListCell   *lc;
 
-	if (event != SUBXACT_EVENT_ABORT_SUB || truncate_captures == NIL)
+	if (event != SUBXACT_EVENT_ABORT_SUB)
 		return;
 	foreach(lc, truncate_captures)
 	{
 		TruncateCapture *c = lfirst(lc);
 
 		if (c->subxid >= mySubid)
+		{
+			truncate_captures = foreach_delete_current(truncate_captures, lc);
 			free_capture(c);
-		else
-			keep = lappend(keep, c);
+		}
 	}
-	/* (the old list's cells are TopTransactionContext memory, freed at its end) */
-	truncate_captures = keep;
 }
 
 /* Take (and forget) the capture of engine on relid, or NULL. */
@@ -849,6 +852,7 @@ live_truncate(TriggerData *trigdata)
 		c->relid = relid;
 		c->relname = pstrdup(RelationGetRelationName(rel));
 		c->subxid = GetCurrentSubTransactionId();
+		c->stmt = GetCurrentStatementStartTimestamp();
 		/* the tuplestore's file, when it spills, is the transaction's */
 		CurrentResourceOwner = TopTransactionResourceOwner;
 		c->rows = tuplestore_begin_heap(false, false, work_mem);
@@ -878,6 +882,13 @@ live_truncate(TriggerData *trigdata)
 		/* taken off the list first: nothing nested can reach it */
 		TruncateCapture *c = take_capture(engine, relid);
 
+		/* an earlier statement's (this one's BEFORE trigger did not fire) */
+		if (c != NULL && c->stmt != GetCurrentStatementStartTimestamp())
+		{
+			warn_unreconciled(c);
+			free_capture(c);
+			c = NULL;
+		}
 		if (c != NULL)
 		{
 			EphemeralNamedRelation enr = palloc0(sizeof(EphemeralNamedRelationData));

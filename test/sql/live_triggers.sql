@@ -528,6 +528,66 @@ SELECT diffsync.drop_engine('tx_ea');
 DROP TABLE regress_tx_a, regress_tx_at, regress_tx_b, regress_tx_bt;
 DROP FUNCTION regress_tx_nested(), regress_tx_refuse();
 
+-- subtransactions that abort while another table's capture waits (a
+-- multi-table TRUNCATE whose first reconciliation runs a target trigger
+-- with exception blocks, one of them a failing nested TRUNCATE), rows
+-- spilled to disk; and savepoints rolled back around TRUNCATEs whose AFTER
+-- trigger is disabled
+CREATE TABLE regress_ty_s1 (id int PRIMARY KEY, v text);
+CREATE TABLE regress_ty_t1 (id int PRIMARY KEY, v text);
+CREATE TABLE regress_ty_s2 (id int PRIMARY KEY, v text);
+CREATE TABLE regress_ty_t2 (id int PRIMARY KEY, v text);
+CREATE TABLE regress_ty_s3 (id int PRIMARY KEY, v text);
+CREATE TABLE regress_ty_t3 (id int PRIMARY KEY, v text);
+SELECT diffsync.create_adapter('ty_' || x, 'regress_ty_' || x, '{id}')
+  FROM unnest(ARRAY['s1', 't1', 's2', 't2', 's3', 't3']) x;
+SELECT diffsync.create_engine('ty_e' || i, 'ty_s' || i, 'ty_t' || i, 'source_to_target', 'source_wins',
+                              '{"notify": false, "history": false}')
+  FROM generate_series(1, 3) i;
+SELECT diffsync.attach('ty_e' || i) FROM generate_series(1, 3) i;
+CREATE FUNCTION regress_ty_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'refused';
+END
+$$;
+CREATE TRIGGER refuse BEFORE DELETE ON regress_ty_t3 FOR EACH ROW EXECUTE FUNCTION regress_ty_refuse();
+CREATE FUNCTION regress_ty_sub() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    BEGIN PERFORM 1 / 0; EXCEPTION WHEN others THEN NULL; END;
+    BEGIN TRUNCATE regress_ty_s3; EXCEPTION WHEN others THEN NULL; END;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER sub AFTER DELETE ON regress_ty_t1 FOR EACH STATEMENT EXECUTE FUNCTION regress_ty_sub();
+INSERT INTO regress_ty_s1 SELECT g, repeat('x', 50) FROM generate_series(1, 20000) g;
+INSERT INTO regress_ty_s2 SELECT g, repeat('x', 50) FROM generate_series(1, 20000) g;
+INSERT INTO regress_ty_s3 SELECT g, repeat('x', 50) FROM generate_series(1, 100) g;
+SET work_mem = '64kB';
+BEGIN;
+TRUNCATE regress_ty_s1, regress_ty_s2;
+COMMIT;
+RESET work_mem;
+SELECT (SELECT count(*) FROM regress_ty_t1) AS t1, (SELECT count(*) FROM regress_ty_t2) AS t2,
+       (SELECT count(*) FROM regress_ty_s3) AS s3, (SELECT count(*) FROM regress_ty_t3) AS t3;
+DO $$
+BEGIN
+    EXECUTE (SELECT string_agg(format('ALTER TABLE %s DISABLE TRIGGER %I', tgrelid::regclass, tgname), '; ')
+               FROM pg_trigger WHERE tgrelid IN ('regress_ty_s1'::regclass, 'regress_ty_s2'::regclass)
+                AND tgname LIKE 'diffsync%trn');
+END
+$$;
+BEGIN;
+TRUNCATE regress_ty_s1;
+SAVEPOINT a;
+ROLLBACK TO a;
+SAVEPOINT b;
+TRUNCATE regress_ty_s2;
+ROLLBACK TO b;
+COMMIT;
+SELECT diffsync.drop_engine('ty_e' || i) FROM generate_series(1, 3) i;
+DROP TABLE regress_ty_s1, regress_ty_t1, regress_ty_s2, regress_ty_t2, regress_ty_s3, regress_ty_t3;
+DROP FUNCTION regress_ty_refuse(), regress_ty_sub();
+
 -- restore() on an attached table: one version (the restore, full state),
 -- and the live engine carries the restored row to the other side
 CREATE TABLE regress_rs_s (id int PRIMARY KEY, v text);
