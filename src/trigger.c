@@ -882,7 +882,12 @@ live_truncate(TriggerData *trigdata)
 		/* taken off the list first: nothing nested can reach it */
 		TruncateCapture *c = take_capture(engine, relid);
 
-		/* an earlier statement's (this one's BEFORE trigger did not fire) */
+		/*
+		 * An earlier statement's (this one's BEFORE trigger did not fire):
+		 * told apart by the statement's start time, so only across
+		 * statements of the client; disabling one of an engine's triggers
+		 * alone is not supported (detach, or disable them all).
+		 */
 		if (c != NULL && c->stmt != GetCurrentStatementStartTimestamp())
 		{
 			warn_unreconciled(c);
@@ -891,19 +896,19 @@ live_truncate(TriggerData *trigdata)
 		}
 		if (c != NULL)
 		{
-			EphemeralNamedRelation enr = palloc0(sizeof(EphemeralNamedRelationData));
-
-			enr->md.name = TRIGGER_OLD;
-			enr->md.reliddesc = InvalidOid;
-			enr->md.tupdesc = c->desc;
-			enr->md.enrtype = ENR_NAMED_TUPLESTORE;
-			enr->md.enrtuples = tuplestore_tuple_count(c->rows);
-			enr->reldata = c->rows;
-			if (SPI_register_relation(enr) != SPI_OK_REL_REGISTER)
-				elog(ERROR, "could not register the rows of %s before TRUNCATE", c->relname);
 			/* on error the transaction (or subtransaction) frees it */
 			PG_TRY();
 			{
+				EphemeralNamedRelation enr = palloc0(sizeof(EphemeralNamedRelationData));
+
+				enr->md.name = TRIGGER_OLD;
+				enr->md.reliddesc = InvalidOid;
+				enr->md.tupdesc = c->desc;
+				enr->md.enrtype = ENR_NAMED_TUPLESTORE;
+				enr->md.enrtuples = tuplestore_tuple_count(c->rows);
+				enr->reldata = c->rows;
+				if (SPI_register_relation(enr) != SPI_OK_REL_REGISTER)
+					elog(ERROR, "could not register the rows of %s before TRUNCATE", c->relname);
 				live_reconcile_statement(engine, relid, false, true);
 			}
 			PG_CATCH();
