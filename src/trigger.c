@@ -1016,13 +1016,13 @@ subxact_abort(MemoryContext cxt, ResourceOwner owner)
 static void
 lock_relations(int n, const Oid *relids, const LOCKMODE *modes)
 {
-	int			wait_for = -1;
+	volatile int wait_for = -1;	/* live across PG_TRY */
 
 	for (;;)
 	{
 		MemoryContext cxt = CurrentMemoryContext;
 		ResourceOwner owner = CurrentResourceOwner;
-		int			busy = -1;
+		volatile int busy = -1;	/* set in PG_TRY, read after it */
 
 		CHECK_FOR_INTERRUPTS();
 		BeginInternalSubTransaction(NULL);
