@@ -399,6 +399,61 @@ diffsync_row_key(Jsonb *row, DsField **ids, int nids)
 }
 
 /*
+ * The pieces of SQL every history insert shares, over a relation v of
+ * (key, action, state, patch, before_hash): the transaction's row in
+ * commit_log (numbered in commit order at commit), the version columns
+ * (the next number of the key's chain; the full state for non-updates,
+ * every 16th version and whenever the row replaced is not the previous
+ * version's state, so that patches always chain), and the lookup of the
+ * key's latest version p in the chain of adapter ADAPTER_SQL.
+ */
+#define HISTORY_COMMIT_LOG_CTE \
+	"c AS (INSERT INTO " DIFFSYNC_SCHEMA ".commit_log (xid) " \
+	"VALUES (pg_catalog.pg_current_xact_id()) ON CONFLICT DO NOTHING)"
+#define HISTORY_VERSION_COLUMNS \
+	"COALESCE(p.version, 0) OPERATOR(pg_catalog.+) 1, v.action, " \
+	"CASE WHEN v.action OPERATOR(pg_catalog.=) 'delete' THEN NULL " \
+	"WHEN v.action OPERATOR(pg_catalog.<>) 'update' " \
+	"OR (COALESCE(p.version, 0) OPERATOR(pg_catalog.+) 1) OPERATOR(pg_catalog.%%) 16 OPERATOR(pg_catalog.=) 1 " \
+	"OR p.state_hash IS DISTINCT FROM v.before_hash THEN v.state END, " \
+	"CASE WHEN v.action OPERATOR(pg_catalog.=) 'update' THEN v.patch END"
+#define HISTORY_LATEST_VERSION(ADAPTER_SQL) \
+	"LEFT JOIN LATERAL (SELECT y.version, y.state_hash FROM " DIFFSYNC_SCHEMA ".history y " \
+	"WHERE y.adapter OPERATOR(pg_catalog.=) " ADAPTER_SQL " " \
+	"AND y.key_hash OPERATOR(pg_catalog.=) pg_catalog.jsonb_hash_extended(v.key, 0) " \
+	"AND y.key OPERATOR(pg_catalog.=) v.key " \
+	"ORDER BY y.version DESC LIMIT 1) p ON true"
+
+/* Add the change ids lo..hi (n of them) to the range *first..*last, *count. */
+static void
+add_change_range(int64 lo, int64 hi, int64 n, int64 *first, int64 *last, int64 *count)
+{
+	if (n <= 0)
+		return;
+	if (*count == 0 || lo < *first)
+		*first = lo;
+	if (hi > *last)
+		*last = hi;
+	*count += n;
+}
+
+/* The same from a (min, max, count) row of change ids in SPI_tuptable. */
+static void
+add_change_range_row(int64 *first, int64 *last, int64 *count)
+{
+	bool		isnull;
+	int64		n;
+
+	if (SPI_processed != 1)
+		return;
+	n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	if (n > 0)
+		add_change_range(DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)),
+						 DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)),
+						 n, first, last, count);
+}
+
+/*
  * diffsync_history_insert
  *		Record versions of adapter a: entries are jsonb objects {"key",
  *		"action", "state", "patch"[, "before"]} (see writer_history); "before"
@@ -419,39 +474,27 @@ diffsync_history_insert(DsAdapter *a, DsField **ids, int nids, List *entries,
 	Oid			argtypes[5] = {TEXTOID, JSONBOID, INT8OID, TEXTOID, TEXTOID};
 	Datum		args[5];
 	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
-	bool		isnull;
-	int64		n;
 
 	if (entries == NIL)
 		return;
 	if (*plan == NULL)
 	{
-		*plan = SPI_prepare("WITH c AS (INSERT INTO " DIFFSYNC_SCHEMA ".commit_log (xid) "
-							"VALUES (pg_catalog.pg_current_xact_id()) ON CONFLICT DO NOTHING), "
-							"h AS (INSERT INTO " DIFFSYNC_SCHEMA ".history "
-							"(adapter, key, version, action, state, patch, state_hash, sync_id, engine, message) "
-							"SELECT $1, v.key, COALESCE(p.version, 0) OPERATOR(pg_catalog.+) 1, v.action, "
-							"CASE WHEN v.action OPERATOR(pg_catalog.=) 'delete' THEN NULL "
-							"WHEN v.action OPERATOR(pg_catalog.<>) 'update' "
-							"OR (COALESCE(p.version, 0) OPERATOR(pg_catalog.+) 1) OPERATOR(pg_catalog.%) 16 OPERATOR(pg_catalog.=) 1 "
-							"OR p.state_hash IS DISTINCT FROM v.before_hash THEN v.state END, "
-							"CASE WHEN v.action OPERATOR(pg_catalog.=) 'update' THEN v.patch END, "
-							"CASE WHEN v.action OPERATOR(pg_catalog.<>) 'delete' "
-							"THEN pg_catalog.jsonb_hash_extended(v.state, 0) END, "
-							"$3, $4, $5 "
-							"FROM (SELECT e OPERATOR(pg_catalog.->) 'key' AS key, "
-							"e OPERATOR(pg_catalog.->>) 'action' AS action, "
-							"e OPERATOR(pg_catalog.->) 'state' AS state, "
-							"e OPERATOR(pg_catalog.->) 'patch' AS patch, "
-							"pg_catalog.jsonb_hash_extended(e OPERATOR(pg_catalog.->) 'before', 0) AS before_hash "
-							"FROM pg_catalog.jsonb_array_elements($2) e) v "
-							"LEFT JOIN LATERAL (SELECT x.version, x.state_hash FROM " DIFFSYNC_SCHEMA ".history x "
-							"WHERE x.adapter OPERATOR(pg_catalog.=) $1 "
-							"AND x.key_hash OPERATOR(pg_catalog.=) pg_catalog.jsonb_hash_extended(v.key, 0) "
-							"AND x.key OPERATOR(pg_catalog.=) v.key "
-							"ORDER BY x.version DESC LIMIT 1) p ON true "
-							"RETURNING change_id) "
-							"SELECT pg_catalog.min(change_id), pg_catalog.max(change_id), pg_catalog.count(*) FROM h",
+		*plan = SPI_prepare(psprintf("WITH " HISTORY_COMMIT_LOG_CTE ", "
+									 "h AS (INSERT INTO " DIFFSYNC_SCHEMA ".history "
+									 "(adapter, key, version, action, state, patch, state_hash, sync_id, engine, message) "
+									 "SELECT $1, v.key, " HISTORY_VERSION_COLUMNS ", "
+									 "CASE WHEN v.action OPERATOR(pg_catalog.<>) 'delete' "
+									 "THEN pg_catalog.jsonb_hash_extended(v.state, 0) END, "
+									 "$3, $4, $5 "
+									 "FROM (SELECT e OPERATOR(pg_catalog.->) 'key' AS key, "
+									 "e OPERATOR(pg_catalog.->>) 'action' AS action, "
+									 "e OPERATOR(pg_catalog.->) 'state' AS state, "
+									 "e OPERATOR(pg_catalog.->) 'patch' AS patch, "
+									 "pg_catalog.jsonb_hash_extended(e OPERATOR(pg_catalog.->) 'before', 0) AS before_hash "
+									 "FROM pg_catalog.jsonb_array_elements($2) e) v "
+									 HISTORY_LATEST_VERSION("$1") " "
+									 "RETURNING change_id) "
+									 "SELECT pg_catalog.min(change_id), pg_catalog.max(change_id), pg_catalog.count(*) FROM h"),
 							5, argtypes);
 		if (*plan == NULL)
 			elog(ERROR, "could not prepare the history insert: %s", SPI_result_code_string(SPI_result));
@@ -475,18 +518,7 @@ diffsync_history_insert(DsAdapter *a, DsField **ids, int nids, List *entries,
 	if (diffsync_owner_execute_plan(*plan, args, nulls, false, 0) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not record history of adapter \"%s\"", a->name);
 	MemoryContextSwitchTo(mycxt);
-	n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
-	if (n > 0)
-	{
-		int64		lo = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-		int64		hi = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-
-		if (*count == 0 || lo < *first)
-			*first = lo;
-		if (hi > *last)
-			*last = hi;
-		*count += n;
-	}
+	add_change_range_row(first, last, count);
 }
 
 /* Rows of a set-based history recording fetched and inserted at a time */
@@ -538,26 +570,16 @@ diffsync_history_record_sql(const char *adapter, const char *other, const char *
 	guc_level = NewGUCNestLevel();
 	(void) set_config_option("enable_bitmapscan", "off", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
-	insert_plan = SPI_prepare(psprintf("WITH c AS (INSERT INTO " DIFFSYNC_SCHEMA ".commit_log (xid) "
-									   "VALUES (pg_catalog.pg_current_xact_id()) ON CONFLICT DO NOTHING), "
+	insert_plan = SPI_prepare(psprintf("WITH " HISTORY_COMMIT_LOG_CTE ", "
 									   "v AS (SELECT CASE WHEN v.side OPERATOR(pg_catalog.=) 0 THEN $1 ELSE $2 END AS adapter, "
-									   "v.key, v.action, v.state, v.patch, v.bh, v.ah "
+									   "v.key, v.action, v.state, v.patch, v.before_hash, v.ah "
 									   "FROM ROWS FROM (pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7), "
-									   "pg_catalog.unnest($8), pg_catalog.unnest($9), pg_catalog.unnest($10)) AS v(side, key, action, state, patch, bh, ah)), "
+									   "pg_catalog.unnest($8), pg_catalog.unnest($9), pg_catalog.unnest($10)) "
+									   "AS v(side, key, action, state, patch, before_hash, ah)), "
 									   "h AS (INSERT INTO " DIFFSYNC_SCHEMA ".history "
 									   "(adapter, key, version, action, state, patch, state_hash, engine) "
-									   "SELECT v.adapter, v.key, COALESCE(p.version, 0) OPERATOR(pg_catalog.+) 1, v.action, "
-									   "CASE WHEN v.action OPERATOR(pg_catalog.=) 'delete' THEN NULL "
-									   "WHEN v.action OPERATOR(pg_catalog.<>) 'update' "
-									   "OR (COALESCE(p.version, 0) OPERATOR(pg_catalog.+) 1) OPERATOR(pg_catalog.%%) 16 OPERATOR(pg_catalog.=) 1 "
-									   "OR p.state_hash IS DISTINCT FROM v.bh THEN v.state END, "
-									   "CASE WHEN v.action OPERATOR(pg_catalog.=) 'update' THEN v.patch END, "
-									   "v.ah, $3 "
-									   "FROM v LEFT JOIN LATERAL (SELECT y.version, y.state_hash FROM " DIFFSYNC_SCHEMA ".history y "
-									   "WHERE y.adapter OPERATOR(pg_catalog.=) v.adapter "
-									   "AND y.key_hash OPERATOR(pg_catalog.=) pg_catalog.jsonb_hash_extended(v.key, 0) "
-									   "AND y.key OPERATOR(pg_catalog.=) v.key "
-									   "ORDER BY y.version DESC LIMIT 1) p ON true "
+									   "SELECT v.adapter, v.key, " HISTORY_VERSION_COLUMNS ", v.ah, $3 "
+									   "FROM v " HISTORY_LATEST_VERSION("v.adapter") " "
 									   "RETURNING change_id, adapter, key, action) %s",
 									   want_rows ?
 									   "SELECT change_id, key, action FROM h WHERE adapter OPERATOR(pg_catalog.=) $1 ORDER BY change_id" :
@@ -705,31 +727,12 @@ diffsync_history_record_sql(const char *adapter, const char *other, const char *
 				notify(notify_arg, id,
 					   DatumGetJsonbP(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull)),
 					   SPI_getvalue(tup, SPI_tuptable->tupdesc, 3));
-				if (*count == 0 || id < *first)
-					*first = id;
-				if (id > *last)
-					*last = id;
-				(*count)++;
+				add_change_range(id, id, 1, first, last, count);
 			}
 			MemoryContextSwitchTo(callercxt);
 		}
-		else if (SPI_processed == 1)
-		{
-			bool		isnull;
-			int64		c = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
-
-			if (c > 0)
-			{
-				int64		lo = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-				int64		hi = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-
-				if (*count == 0 || lo < *first)
-					*first = lo;
-				if (hi > *last)
-					*last = hi;
-				*count += c;
-			}
-		}
+		else
+			add_change_range_row(first, last, count);
 		SPI_freetuptable(SPI_tuptable);
 		MemoryContextReset(batchcxt);
 	}
