@@ -22,6 +22,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -31,6 +32,7 @@
 #include "utils/guc.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
 
@@ -410,15 +412,17 @@ diffsync_row_key(Jsonb *row, DsField **ids, int nids)
 #define HISTORY_COMMIT_LOG_CTE \
 	"c AS (INSERT INTO " DIFFSYNC_SCHEMA ".commit_log (xid) " \
 	"VALUES (pg_catalog.pg_current_xact_id()) ON CONFLICT DO NOTHING)"
-#define HISTORY_VERSION_COLUMNS \
-	"COALESCE(p.version, 0) OPERATOR(pg_catalog.+) 1, v.action, " \
+#define HISTORY_VERSION_COLUMNS_AT(VERSION_SQL, PREV_HASH_SQL) \
+	VERSION_SQL ", v.action, " \
 	"CASE WHEN v.action OPERATOR(pg_catalog.=) 'delete' THEN NULL " \
 	"WHEN v.action OPERATOR(pg_catalog.<>) 'update' " \
-	"OR (COALESCE(p.version, 0) OPERATOR(pg_catalog.+) 1) OPERATOR(pg_catalog.%%) 16 OPERATOR(pg_catalog.=) 1 " \
-	"OR p.state_hash IS DISTINCT FROM v.before_hash THEN v.state END, " \
+	"OR (" VERSION_SQL ") OPERATOR(pg_catalog.%%) 16 OPERATOR(pg_catalog.=) 1 " \
+	"OR " PREV_HASH_SQL " IS DISTINCT FROM v.before_hash THEN v.state END, " \
 	"CASE WHEN v.action OPERATOR(pg_catalog.=) 'update' THEN v.patch END"
+#define HISTORY_VERSION_COLUMNS \
+	HISTORY_VERSION_COLUMNS_AT("COALESCE(p.version, 0) OPERATOR(pg_catalog.+) 1", "p.state_hash")
 #define HISTORY_LATEST_VERSION(ADAPTER_SQL) \
-	"LEFT JOIN LATERAL (SELECT y.version, y.state_hash FROM " DIFFSYNC_SCHEMA ".history y " \
+	"LEFT JOIN LATERAL (SELECT y.version, y.state_hash FROM %1$s y " \
 	"WHERE y.adapter OPERATOR(pg_catalog.=) " ADAPTER_SQL " " \
 	"AND y.key_hash OPERATOR(pg_catalog.=) pg_catalog.jsonb_hash_extended(v.key, 0) " \
 	"AND y.key OPERATOR(pg_catalog.=) v.key " \
@@ -454,6 +458,131 @@ add_change_range_row(int64 *first, int64 *last, int64 *count)
 }
 
 /*
+ * Whether the extension's tables have history_batches: in a database whose
+ * extension is still at 0.1 or 0.2 (until ALTER EXTENSION diffsync UPDATE),
+ * numbered versions go into the table history itself, and there are no
+ * batches.
+ */
+bool
+diffsync_history_batched(void)
+{
+	Oid			nsp = get_namespace_oid(DIFFSYNC_SCHEMA, true);
+
+	return OidIsValid(nsp) && OidIsValid(get_relname_relid("history_batches", nsp));
+}
+
+/* The table numbered versions go into (see diffsync_history_batched). */
+const char *
+diffsync_history_table(void)
+{
+	return diffsync_history_batched() ? DIFFSYNC_SCHEMA ".history_versions" : DIFFSYNC_SCHEMA ".history";
+}
+
+/*
+ * diffsync_history_materialize
+ *		Number the versions live statements recorded in history_batches (of
+ *		adapter, or of all adapters when NULL) and move them into
+ *		history_versions, as the extension owner: each key's batched
+ *		versions continue its chain in change id order, with the same
+ *		numbers the history view shows them under, and keep their full
+ *		state only where the chain needs it (see HISTORY_VERSION_COLUMNS).
+ *		Returns the number of versions moved.
+ *
+ *		The batches are locked first, in their order, and moved by a second
+ *		statement: a concurrent materialization of the same batches is
+ *		waited for, and (in read committed) the numbers it gave are seen.
+ *		Called before every numbered write of an adapter's history, so that
+ *		numbered versions always follow the batched ones of their key.
+ */
+int64
+diffsync_history_materialize(const char *adapter)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1];
+	char		nulls[1] = {' '};
+	Datum		ids;
+	bool		isnull;
+	int			guc_level;
+	int64		n;
+
+	if (!diffsync_history_batched())
+		return 0;
+	args[0] = adapter ? CStringGetTextDatum(adapter) : (Datum) 0;
+	nulls[0] = adapter ? ' ' : 'n';
+	if (diffsync_owner_execute("SELECT pg_catalog.array_agg(b.batch_id) FROM "
+							   "(SELECT b.batch_id FROM " DIFFSYNC_SCHEMA ".history_batches b "
+							   "WHERE $1 IS NULL OR b.adapter OPERATOR(pg_catalog.=) $1 "
+							   "ORDER BY b.batch_id FOR UPDATE) b",
+							   1, argtypes, args, nulls, false, 0) != SPI_OK_SELECT
+		|| SPI_processed != 1)
+		elog(ERROR, "could not lock the history batches");
+	ids = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull)
+		return 0;
+	ids = PointerGetDatum(DatumGetArrayTypePCopy(ids));
+	SPI_freetuptable(SPI_tuptable);
+
+	/* one index probe per key for its latest version (see below) */
+	guc_level = NewGUCNestLevel();
+	(void) set_config_option("enable_bitmapscan", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	argtypes[0] = INT8ARRAYOID;
+	args[0] = ids;
+	nulls[0] = ' ';
+	if (diffsync_owner_execute(psprintf("WITH b AS (DELETE FROM " DIFFSYNC_SCHEMA ".history_batches b "
+										"WHERE b.batch_id OPERATOR(pg_catalog.=) ANY ($1) RETURNING b.*), "
+										"v AS (SELECT b.adapter, b.engine, b.xid, b.recorded_at, e.*, "
+										"pg_catalog.row_number() OVER w AS rn, "
+										"pg_catalog.lag(e.state_hash) OVER w AS prev_hash "
+										"FROM b, ROWS FROM (pg_catalog.unnest(b.change_ids), pg_catalog.unnest(b.keys), "
+										"pg_catalog.unnest(b.actions), pg_catalog.unnest(b.states), "
+										"pg_catalog.unnest(b.patches), pg_catalog.unnest(b.before_hashes), "
+										"pg_catalog.unnest(b.state_hashes)) "
+										"AS e(change_id, key, action, state, patch, before_hash, state_hash) "
+										"WINDOW w AS (PARTITION BY b.adapter, e.key ORDER BY e.change_id)) "
+										"INSERT INTO " DIFFSYNC_SCHEMA ".history_versions "
+										"(change_id, adapter, key, version, action, state, patch, state_hash, "
+										"engine, xid, recorded_at) "
+										"SELECT v.change_id, v.adapter, v.key, "
+										HISTORY_VERSION_COLUMNS_AT("COALESCE(p.version, 0) OPERATOR(pg_catalog.+) v.rn",
+																   "CASE WHEN v.rn OPERATOR(pg_catalog.=) 1 THEN p.state_hash ELSE v.prev_hash END")
+										", v.state_hash, v.engine, v.xid, v.recorded_at "
+										"FROM v " HISTORY_LATEST_VERSION("v.adapter"),
+										DIFFSYNC_SCHEMA ".history_versions"),
+							   1, argtypes, args, nulls, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not number the batched versions");
+	n = (int64) SPI_processed;
+	AtEOXact_GUC(true, guc_level);
+	return n;
+}
+
+PG_FUNCTION_INFO_V1(diffsync_materialize_history);
+
+/*
+ * diffsync.materialize_history(adapter text DEFAULT NULL) -> bigint
+ *		diffsync_history_materialize for SQL: of one adapter (which must
+ *		exist), or of all.  It reveals nothing: the versions it moves read
+ *		the same through the history view before and after.
+ */
+Datum
+diffsync_materialize_history(PG_FUNCTION_ARGS)
+{
+	char	   *adapter = NULL;
+	int64		n;
+
+	if (!PG_ARGISNULL(0))
+	{
+		adapter = text_to_cstring(PG_GETARG_TEXT_PP(0));
+		(void) diffsync_adapter_get(adapter);
+	}
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	n = diffsync_history_materialize(adapter);
+	SPI_finish();
+	PG_RETURN_INT64(n);
+}
+
+/*
  * diffsync_history_insert
  *		Record versions of adapter a: entries are jsonb objects {"key",
  *		"action", "state", "patch"[, "before"]} (see writer_history); "before"
@@ -477,10 +606,12 @@ diffsync_history_insert(DsAdapter *a, DsField **ids, int nids, List *entries,
 
 	if (entries == NIL)
 		return;
+	/* numbered after the versions live statements left in batches */
+	(void) diffsync_history_materialize(a->name);
 	if (*plan == NULL)
 	{
 		*plan = SPI_prepare(psprintf("WITH " HISTORY_COMMIT_LOG_CTE ", "
-									 "h AS (INSERT INTO " DIFFSYNC_SCHEMA ".history "
+									 "h AS (INSERT INTO %1$s "
 									 "(adapter, key, version, action, state, patch, state_hash, sync_id, engine, message) "
 									 "SELECT $1, v.key, " HISTORY_VERSION_COLUMNS ", "
 									 "CASE WHEN v.action OPERATOR(pg_catalog.<>) 'delete' "
@@ -494,7 +625,8 @@ diffsync_history_insert(DsAdapter *a, DsField **ids, int nids, List *entries,
 									 "FROM pg_catalog.jsonb_array_elements($2) e) v "
 									 HISTORY_LATEST_VERSION("$1") " "
 									 "RETURNING change_id) "
-									 "SELECT pg_catalog.min(change_id), pg_catalog.max(change_id), pg_catalog.count(*) FROM h"),
+									 "SELECT pg_catalog.min(change_id), pg_catalog.max(change_id), pg_catalog.count(*) FROM h",
+									 diffsync_history_table()),
 							5, argtypes);
 		if (*plan == NULL)
 			elog(ERROR, "could not prepare the history insert: %s", SPI_result_code_string(SPI_result));
@@ -521,8 +653,50 @@ diffsync_history_insert(DsAdapter *a, DsField **ids, int nids, List *entries,
 	add_change_range_row(first, last, count);
 }
 
-/* Rows of a set-based history recording fetched and inserted at a time */
+/* Rows of a set-based history recording fetched and recorded at a time */
 #define HISTORY_BATCH 10000
+
+/* Whether a text datum is the ASCII string s. */
+static bool
+text_is(Datum t, const char *s)
+{
+	text	   *tx = DatumGetTextPP(t);
+	size_t		len = strlen(s);
+
+	return VARSIZE_ANY_EXHDR(tx) == len && memcmp(VARDATA_ANY(tx), s, len) == 0;
+}
+
+/* The versions of one side of a batch of changes, as arrays are built. */
+typedef struct HistorySide
+{
+	int			n;
+	Datum	   *keys,
+			   *actions,
+			   *states,
+			   *patches,
+			   *bhs,
+			   *ahs;
+	bool	   *snull,
+			   *pnull,
+			   *bnull,
+			   *anull;
+} HistorySide;
+
+static void
+history_side_init(HistorySide *s, uint64 n)
+{
+	s->n = 0;
+	s->keys = palloc(sizeof(Datum) * n);
+	s->actions = palloc(sizeof(Datum) * n);
+	s->states = palloc(sizeof(Datum) * n);
+	s->patches = palloc(sizeof(Datum) * n);
+	s->bhs = palloc(sizeof(Datum) * n);
+	s->ahs = palloc(sizeof(Datum) * n);
+	s->snull = palloc(sizeof(bool) * n);
+	s->pnull = palloc(sizeof(bool) * n);
+	s->bnull = palloc(sizeof(bool) * n);
+	s->anull = palloc(sizeof(bool) * n);
+}
 
 /*
  * diffsync_history_record_sql
@@ -535,10 +709,18 @@ diffsync_history_insert(DsAdapter *a, DsField **ids, int nids, List *entries,
  *
  *		changes_sql runs as the caller: it reads the user's data through the
  *		adapters' expressions, which must never run with more rights than
- *		the caller has.  Only the insert into the history table runs as the
+ *		the caller has.  Only the insert into the history tables runs as the
  *		extension owner, fed the fetched rows as arrays, a batch at a time
  *		(memory stays bounded, whatever the statement's size); the patches
  *		and state hashes are computed here, in C.
+ *
+ *		The versions go into history_batches, one row per side and batch:
+ *		no index entry and no lookup of the previous version per key.  They
+ *		are numbered when read (the history view) and when materialized
+ *		(diffsync_history_materialize), which is what makes history cheap
+ *		enough for bulk statements.  They carry their full states until
+ *		then, so that a chain broken by a write diffsync did not see still
+ *		gets its full state when numbered.
  *
  *		For adapter's versions (side 0): with want_rows, notify(arg, change
  *		id, key, action) is called for each, in change id order; always, the
@@ -550,42 +732,27 @@ diffsync_history_record_sql(const char *adapter, const char *other, const char *
 							bool want_rows, DsHistoryNotify notify, void *notify_arg,
 							int64 *first, int64 *last, int64 *count)
 {
-	static const Oid insert_types[10] = {TEXTOID, TEXTOID, TEXTOID, INT4ARRAYOID, JSONBARRAYOID,
-		TEXTARRAYOID, JSONBARRAYOID, JSONBARRAYOID, INT8ARRAYOID, INT8ARRAYOID};
+	static const Oid insert_types[8] = {TEXTOID, TEXTOID, JSONBARRAYOID, TEXTARRAYOID,
+		JSONBARRAYOID, JSONBARRAYOID, INT8ARRAYOID, INT8ARRAYOID};
 	MemoryContext callercxt = CurrentMemoryContext;
 	MemoryContext batchcxt;
 	SPIPlanPtr	insert_plan;
 	SPIPlanPtr	select_plan;
 	Portal		portal;
-	int			guc_level;
 
-	/*
-	 * The lookup of each key's latest version must be a backward index
-	 * scan that stops at the first row: with a batch's keys estimated at a
-	 * handful, the planner would rather pick a bitmap scan and a sort per
-	 * key (twice the cost at 100,000 keys).  Plans are made when run, so
-	 * the setting holds until the end (the changes query reads transition
-	 * tables, where it makes no difference).
-	 */
-	guc_level = NewGUCNestLevel();
-	(void) set_config_option("enable_bitmapscan", "off", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-	insert_plan = SPI_prepare(psprintf("WITH " HISTORY_COMMIT_LOG_CTE ", "
-									   "v AS (SELECT CASE WHEN v.side OPERATOR(pg_catalog.=) 0 THEN $1 ELSE $2 END AS adapter, "
-									   "v.key, v.action, v.state, v.patch, v.before_hash, v.ah "
-									   "FROM ROWS FROM (pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7), "
-									   "pg_catalog.unnest($8), pg_catalog.unnest($9), pg_catalog.unnest($10)) "
-									   "AS v(side, key, action, state, patch, before_hash, ah)), "
-									   "h AS (INSERT INTO " DIFFSYNC_SCHEMA ".history "
-									   "(adapter, key, version, action, state, patch, state_hash, engine) "
-									   "SELECT v.adapter, v.key, " HISTORY_VERSION_COLUMNS ", v.ah, $3 "
-									   "FROM v " HISTORY_LATEST_VERSION("v.adapter") " "
-									   "RETURNING change_id, adapter, key, action) %s",
-									   want_rows ?
-									   "SELECT change_id, key, action FROM h WHERE adapter OPERATOR(pg_catalog.=) $1 ORDER BY change_id" :
-									   "SELECT pg_catalog.min(change_id), pg_catalog.max(change_id), pg_catalog.count(*) "
-									   "FROM h WHERE adapter OPERATOR(pg_catalog.=) $1"),
-							  10, (Oid *) insert_types);
+	if (!diffsync_history_batched())
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("live history needs diffsync's tables of version 0.3"),
+				 errhint("Run ALTER EXTENSION diffsync UPDATE.")));
+	insert_plan = SPI_prepare("WITH " HISTORY_COMMIT_LOG_CTE " "
+							  "INSERT INTO " DIFFSYNC_SCHEMA ".history_batches "
+							  "(adapter, engine, change_ids, keys, actions, states, patches, "
+							  "before_hashes, state_hashes) "
+							  "SELECT $1, $2, ARRAY(SELECT pg_catalog.nextval('" DIFFSYNC_SCHEMA ".history_change_id_seq') "
+							  "FROM pg_catalog.generate_series(1, pg_catalog.cardinality($3))), "
+							  "$3, $4, $5, $6, $7, $8 RETURNING change_ids",
+							  8, (Oid *) insert_types);
 	if (insert_plan == NULL)
 		elog(ERROR, "could not prepare the history insert: %s", SPI_result_code_string(SPI_result));
 
@@ -600,22 +767,7 @@ diffsync_history_record_sql(const char *adapter, const char *other, const char *
 	for (;;)
 	{
 		uint64		n;
-		int			nv;
-		Datum	   *sides,
-				   *keys,
-				   *actions,
-				   *states,
-				   *patches,
-				   *bhs,
-				   *ahs;
-		bool	   *snull,
-				   *pnull,
-				   *bnull,
-				   *anull;
-		int			dims[1];
-		int			lbs[1] = {1};
-		Datum		iargs[10];
-		char		inulls[10];
+		HistorySide sides[2];
 		SPITupleTable *tt;
 
 		SPI_cursor_fetch(portal, true, HISTORY_BATCH);
@@ -624,19 +776,8 @@ diffsync_history_record_sql(const char *adapter, const char *other, const char *
 			break;
 		tt = SPI_tuptable;
 		MemoryContextSwitchTo(batchcxt);
-		/* up to two versions per row: the adapter's and the other's */
-		sides = palloc(sizeof(Datum) * n * 2);
-		keys = palloc(sizeof(Datum) * n * 2);
-		actions = palloc(sizeof(Datum) * n * 2);
-		states = palloc(sizeof(Datum) * n * 2);
-		patches = palloc(sizeof(Datum) * n * 2);
-		bhs = palloc(sizeof(Datum) * n * 2);
-		ahs = palloc(sizeof(Datum) * n * 2);
-		snull = palloc0(sizeof(bool) * n * 2);
-		pnull = palloc0(sizeof(bool) * n * 2);
-		bnull = palloc0(sizeof(bool) * n * 2);
-		anull = palloc0(sizeof(bool) * n * 2);
-		nv = 0;
+		history_side_init(&sides[0], n);
+		history_side_init(&sides[1], n);
 		for (uint64 i = 0; i < n; i++)
 		{
 			HeapTuple	tup = tt->vals[i];
@@ -671,76 +812,90 @@ diffsync_history_record_sql(const char *adapter, const char *other, const char *
 			}
 			for (int side = 0; side < 2; side++)
 			{
+				HistorySide *s = &sides[side];
 				Datum		action = SPI_getbinval(tup, tt->tupdesc, 4 + side, &isnull);
 
 				if (isnull)
 					continue;
-				sides[nv] = Int32GetDatum(side);
-				keys[nv] = key;
-				actions[nv] = action;
-				states[nv] = after;
-				snull[nv] = aisnull;
-				patches[nv] = patch;
-				pnull[nv] = (patch == (Datum) 0);
-				bhs[nv] = bh;
-				bnull[nv] = bisnull;
-				ahs[nv] = ah;
-				anull[nv] = aisnull;
-				nv++;
+				s->keys[s->n] = key;
+				s->actions[s->n] = action;
+				s->states[s->n] = after;
+				s->snull[s->n] = aisnull;
+				/* a patch belongs to an update only */
+				s->pnull[s->n] = (patch == (Datum) 0 || !text_is(action, "update"));
+				s->patches[s->n] = s->pnull[s->n] ? (Datum) 0 : patch;
+				s->bhs[s->n] = bh;
+				s->bnull[s->n] = bisnull;
+				s->ahs[s->n] = ah;
+				s->anull[s->n] = aisnull;
+				s->n++;
 			}
 		}
-		if (nv == 0)
+
+		for (int side = 0; side < 2; side++)
 		{
-			SPI_freetuptable(tt);
+			HistorySide *s = &sides[side];
+			int			dims[1];
+			int			lbs[1] = {1};
+			Datum		iargs[8];
+			char		inulls[8];
+			bool		isnull;
+			ArrayType  *ids;
+			Datum	   *idv;
+			int			nids;
+
+			if (s->n == 0)
+				continue;
+			MemoryContextSwitchTo(batchcxt);
+			dims[0] = s->n;
+			memset(inulls, ' ', sizeof(inulls));
+			iargs[0] = CStringGetTextDatum(side == 0 ? adapter : other);
+			iargs[1] = engine ? CStringGetTextDatum(engine) : (Datum) 0;
+			inulls[1] = engine ? ' ' : 'n';
+			iargs[2] = PointerGetDatum(construct_array(s->keys, s->n, JSONBOID, -1, false, TYPALIGN_INT));
+			iargs[3] = PointerGetDatum(construct_array(s->actions, s->n, TEXTOID, -1, false, TYPALIGN_INT));
+			iargs[4] = PointerGetDatum(construct_md_array(s->states, s->snull, 1, dims, lbs, JSONBOID, -1, false, TYPALIGN_INT));
+			iargs[5] = PointerGetDatum(construct_md_array(s->patches, s->pnull, 1, dims, lbs, JSONBOID, -1, false, TYPALIGN_INT));
+			iargs[6] = PointerGetDatum(construct_md_array(s->bhs, s->bnull, 1, dims, lbs, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+			iargs[7] = PointerGetDatum(construct_md_array(s->ahs, s->anull, 1, dims, lbs, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 			MemoryContextSwitchTo(callercxt);
-			MemoryContextReset(batchcxt);
-			continue;
+			if (diffsync_owner_execute_plan(insert_plan, iargs, inulls, false, 0) != SPI_OK_INSERT_RETURNING
+				|| SPI_processed != 1)
+				elog(ERROR, "could not record history of adapter \"%s\"", side == 0 ? adapter : other);
+			if (side == 1)
+			{
+				SPI_freetuptable(SPI_tuptable);
+				continue;
+			}
+			MemoryContextSwitchTo(batchcxt);
+			ids = DatumGetArrayTypeP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+			deconstruct_array(ids, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &idv, NULL, &nids);
+			if (nids != s->n)
+				elog(ERROR, "history batch of %d versions got %d change ids", s->n, nids);
+			if (want_rows)
+			{
+				for (int i = 0; i < nids; i++)
+				{
+					char	   *action = TextDatumGetCString(s->actions[i]);
+
+					notify(notify_arg, DatumGetInt64(idv[i]), DatumGetJsonbP(s->keys[i]), action);
+					add_change_range(DatumGetInt64(idv[i]), DatumGetInt64(idv[i]), 1, first, last, count);
+				}
+			}
+			else
+				add_change_range(DatumGetInt64(idv[0]), DatumGetInt64(idv[nids - 1]), nids,
+								 first, last, count);
+			MemoryContextSwitchTo(callercxt);
+			SPI_freetuptable(SPI_tuptable);
 		}
-		dims[0] = nv;
-		memset(inulls, ' ', sizeof(inulls));
-		iargs[0] = CStringGetTextDatum(adapter);
-		iargs[1] = other ? CStringGetTextDatum(other) : (Datum) 0;
-		inulls[1] = other ? ' ' : 'n';
-		iargs[2] = engine ? CStringGetTextDatum(engine) : (Datum) 0;
-		inulls[2] = engine ? ' ' : 'n';
-		iargs[3] = PointerGetDatum(construct_array(sides, nv, INT4OID, 4, true, TYPALIGN_INT));
-		iargs[4] = PointerGetDatum(construct_array(keys, nv, JSONBOID, -1, false, TYPALIGN_INT));
-		iargs[5] = PointerGetDatum(construct_array(actions, nv, TEXTOID, -1, false, TYPALIGN_INT));
-		iargs[6] = PointerGetDatum(construct_md_array(states, snull, 1, dims, lbs, JSONBOID, -1, false, TYPALIGN_INT));
-		iargs[7] = PointerGetDatum(construct_md_array(patches, pnull, 1, dims, lbs, JSONBOID, -1, false, TYPALIGN_INT));
-		iargs[8] = PointerGetDatum(construct_md_array(bhs, bnull, 1, dims, lbs, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-		iargs[9] = PointerGetDatum(construct_md_array(ahs, anull, 1, dims, lbs, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 		SPI_freetuptable(tt);
 		MemoryContextSwitchTo(callercxt);
-
-		if (diffsync_owner_execute_plan(insert_plan, iargs, inulls, false, 0) != SPI_OK_SELECT)
-			elog(ERROR, "could not record history of adapter \"%s\"", adapter);
-		if (want_rows)
-		{
-			MemoryContextSwitchTo(batchcxt);
-			for (uint64 i = 0; i < SPI_processed; i++)
-			{
-				bool		isnull;
-				HeapTuple	tup = SPI_tuptable->vals[i];
-				int64		id = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull));
-
-				notify(notify_arg, id,
-					   DatumGetJsonbP(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull)),
-					   SPI_getvalue(tup, SPI_tuptable->tupdesc, 3));
-				add_change_range(id, id, 1, first, last, count);
-			}
-			MemoryContextSwitchTo(callercxt);
-		}
-		else
-			add_change_range_row(first, last, count);
-		SPI_freetuptable(SPI_tuptable);
 		MemoryContextReset(batchcxt);
 	}
 	SPI_cursor_close(portal);
 	SPI_freeplan(select_plan);
 	SPI_freeplan(insert_plan);
 	MemoryContextDelete(batchcxt);
-	AtEOXact_GUC(true, guc_level);
 }
 
 /* Push "name": value, or null. */

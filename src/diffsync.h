@@ -348,6 +348,9 @@ extern void diffsync_history_insert(DsAdapter *a, DsField **ids, int nids,
 									List *entries, DsHistory *h,
 									SPIPlanPtr *plan, int64 *first,
 									int64 *last, int64 *count);
+extern int64 diffsync_history_materialize(const char *adapter);
+extern bool diffsync_history_batched(void);
+extern const char *diffsync_history_table(void);
 extern Jsonb *diffsync_row_key(Jsonb *row, DsField **ids, int nids);
 typedef void (*DsHistoryNotify) (void *arg, int64 change_id, Jsonb *key, const char *action);
 extern void diffsync_history_record_sql(const char *adapter, const char *other,

@@ -74,7 +74,8 @@ record_version(DsPair *pair, Jsonb *key, const char *action, Jsonb *state,
 							list_make1(history_entry(key, action, state, patch, before)),
 							&h, &plan, &first, &last, &count);
 	args[0] = Int64GetDatum(last);
-	if (SPI_execute_with_args("SELECT version FROM " DIFFSYNC_SCHEMA ".history WHERE change_id OPERATOR(pg_catalog.=) $1",
+	if (SPI_execute_with_args(psprintf("SELECT version FROM %s WHERE change_id OPERATOR(pg_catalog.=) $1",
+									   diffsync_history_table()),
 							  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not read back a recorded version");
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
@@ -256,7 +257,9 @@ diffsync_restore(PG_FUNCTION_ARGS)
 		uargs[3] = CStringGetTextDatum(message);
 		uargs[4] = state ? JsonbPGetDatum(state) : (Datum) 0;
 		unulls[4] = state ? ' ' : 'n';
-		if (diffsync_owner_execute("UPDATE " DIFFSYNC_SCHEMA ".history h "
+		/* the live trigger's version is in a batch: numbered first */
+		(void) diffsync_history_materialize(name);
+		if (diffsync_owner_execute(psprintf("UPDATE %s h "
 								   "SET action = CASE WHEN h.action OPERATOR(pg_catalog.=) 'delete' THEN 'delete' ELSE 'restore' END, "
 								   "state = $5, message = $4 "
 								   "WHERE h.adapter OPERATOR(pg_catalog.=) $1 "
@@ -264,6 +267,7 @@ diffsync_restore(PG_FUNCTION_ARGS)
 								   "AND h.key OPERATOR(pg_catalog.=) $2 "
 								   "AND h.change_id OPERATOR(pg_catalog.>) $3 "
 								   "AND h.xid OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id()",
+											diffsync_history_table()),
 								   5, utypes, uargs, unulls, false, 0) != SPI_OK_UPDATE)
 			elog(ERROR, "could not update the history");
 		if (SPI_processed == 0)

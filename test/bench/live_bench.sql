@@ -109,17 +109,35 @@ SELECT m.run, round(m.ms::numeric, 1) AS ms,
  WHERE h.run = 'hand'
  ORDER BY array_position(ARRAY['hand', 'live', 'live_hist', 'plpgsql'], m.run);
 
--- the floor of history on: only inserting the versions this UPDATE makes
--- (100,000 per side, copied from the ones just recorded: no lookup, no
--- diff, no model rows), into the history table with its indexes
+-- what numbering the versions costs, later: materialize_history() of the
+-- last live_hist run's batches (200,000 versions), and what one indexed row
+-- per version costs on its own (the floor of a design that would number and
+-- store each version in the statement): inserting the 200,000 version rows
+-- alone into history_versions, no lookup, no diff, no model rows
+CREATE FUNCTION bench_materialize() RETURNS float8 LANGUAGE plpgsql AS $$
+DECLARE
+    t0 timestamptz := clock_timestamp();
+BEGIN
+    PERFORM diffsync.materialize_history('s_live_hist');
+    PERFORM diffsync.materialize_history('t_live_hist');
+    RETURN extract(epoch FROM clock_timestamp() - t0) * 1000;
+END
+$$;
+CREATE TEMP TABLE batch_bytes AS
+SELECT h.adapter, h.action, count(*) AS versions, round(avg(pg_column_size(h.*))) AS bytes_per_version
+  FROM diffsync.history h WHERE h.adapter IN ('s_live_hist', 't_live_hist') GROUP BY 1, 2;
+CREATE TEMP TABLE batch_table_bytes AS
+SELECT pg_total_relation_size('diffsync.history_batches') AS bytes,
+       (SELECT sum(cardinality(change_ids)) FROM diffsync.history_batches) AS versions;
+CREATE TEMP TABLE materialize_ms AS SELECT bench_materialize() AS ms;
 CREATE TEMP TABLE floor_versions AS
 SELECT key, version, action, state, patch, state_hash
-  FROM diffsync.history WHERE adapter IN ('s_live_hist', 't_live_hist') LIMIT 200000;
+  FROM diffsync.history_versions WHERE adapter IN ('s_live_hist', 't_live_hist') LIMIT 200000;
 CREATE FUNCTION bench_floor() RETURNS float8 LANGUAGE plpgsql AS $$
 DECLARE
     t0 timestamptz := clock_timestamp();
 BEGIN
-    INSERT INTO diffsync.history (adapter, key, version, action, state, patch, state_hash)
+    INSERT INTO diffsync.history_versions (adapter, key, version, action, state, patch, state_hash)
     SELECT 'floor', key, version + 1000, action, state, patch, state_hash FROM floor_versions;
     RETURN extract(epoch FROM clock_timestamp() - t0) * 1000;
 END
@@ -131,15 +149,26 @@ ROLLBACK;
 BEGIN;
 INSERT INTO floor_ms SELECT bench_floor();
 COMMIT;
-DELETE FROM diffsync.history WHERE adapter = 'floor';
+DELETE FROM diffsync.history_versions WHERE adapter = 'floor';
 \echo
-\echo '== the floor of history on: inserting the 200,000 versions alone (ratio = / hand)'
-SELECT round(f.ms::numeric, 1) AS ms, round((f.ms / h.ms)::numeric, 2) AS ratio
+\echo '== later, outside the statement (info; ratio = / hand):'
+\echo '   materialize: numbering and storing the 200,000 batched versions of the last live_hist UPDATE'
+\echo '   one row each: inserting those 200,000 versions alone as indexed rows (what numbering them in the statement would cost at least)'
+SELECT 'materialize' AS what, round(m.ms::numeric, 1) AS ms, round((m.ms / h.ms)::numeric, 2) AS ratio
+  FROM materialize_ms m,
+       (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS ms FROM bench_times WHERE run = 'hand') h
+UNION ALL
+SELECT 'one row each', round(f.ms::numeric, 1), round((f.ms / h.ms)::numeric, 2)
   FROM (SELECT ms FROM floor_ms ORDER BY ms DESC LIMIT 1) f,
        (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS ms FROM bench_times WHERE run = 'hand') h;
 
 \echo
-\echo '== history size per version'
+\echo '== history size per version, while batched (the full state rides along until numbered)'
+SELECT * FROM batch_bytes ORDER BY 1, 2;
+SELECT bytes AS history_batches_bytes, versions, round(bytes::numeric / versions) AS table_bytes_per_version
+  FROM batch_table_bytes;
+\echo
+\echo '== history size per version, numbered (materialized)'
 SELECT h.adapter, h.action, count(*) AS versions,
        count(h.state) AS with_full_state,
        round(avg(pg_column_size(h.*))) AS bytes_per_version
@@ -160,7 +189,13 @@ SELECT diffsync.attach('heavy');
 UPDATE heavy_s SET doc = jsonb_set(doc, '{rev}', to_jsonb(r)) FROM generate_series(2, 3) r WHERE id = 1;
 UPDATE heavy_s SET doc = jsonb_set(doc, '{rev}', '4') WHERE id = 1;
 \echo
-\echo '== a ~50 KB jsonb row, one field changed per version: bytes stored per version'
+\echo '== a ~50 KB jsonb row, one field changed per version: bytes while batched (full states ride along)'
+SELECT b.adapter, sum(cardinality(b.change_ids)) AS versions,
+       sum(pg_column_size(b.*)) AS batch_bytes,
+       round(sum(pg_column_size(b.*))::numeric / sum(cardinality(b.change_ids))) AS bytes_per_version
+  FROM diffsync.history_batches b WHERE b.adapter LIKE 'heavy%' GROUP BY 1 ORDER BY 1;
+SELECT diffsync.materialize_history('heavy_s') + diffsync.materialize_history('heavy_t') AS materialized;
+\echo '== the same, numbered: bytes stored per version'
 SELECT h.adapter, h.version, h.action, h.state IS NOT NULL AS full_state,
        pg_column_size(h.*) AS bytes, octet_length(h.patch::text) AS patch_text_bytes,
        (SELECT pg_column_size(doc) FROM heavy_s) AS row_doc_bytes

@@ -395,7 +395,7 @@ $q$]);
 \if :is_sync_ds
 /* ===================== b, c: diffsync.sync one way, then again with nothing to do */
 /* every repetition starts with empty version history */
-TRUNCATE diffsync.history, diffsync.commit_log;
+TRUNCATE diffsync.history_versions, diffsync.history_batches, diffsync.commit_log;
 SELECT bench.make_copy('tgt', 'tgt_ds') \g /dev/null
 VACUUM ANALYZE bench.tgt_ds;
 \connect
@@ -430,7 +430,7 @@ SELECT bench.drop_copy('tgt_ds') \g /dev/null
  * b, for information: the same one-way sync without version history and
  * NOTIFY (options history and notify false), to show what they cost.
  */
-TRUNCATE diffsync.history, diffsync.commit_log;
+TRUNCATE diffsync.history_versions, diffsync.history_batches, diffsync.commit_log;
 SELECT bench.make_copy('tgt', 'tgt_nh') \g /dev/null
 VACUUM ANALYZE bench.tgt_nh;
 \connect
@@ -470,7 +470,7 @@ SELECT bench.drop_copy('tgt_hand') \g /dev/null
  * it writes and a watermark for the rest), then 20,000 more changes on both
  * sides and a second sync.
  */
-TRUNCATE diffsync.history, diffsync.commit_log;
+TRUNCATE diffsync.history_versions, diffsync.history_batches, diffsync.commit_log;
 SELECT bench.make_copy('src', 'src_e') \g /dev/null
 SELECT bench.make_copy('tgt', 'tgt_e') \g /dev/null
 VACUUM ANALYZE bench.src_e;

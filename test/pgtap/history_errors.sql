@@ -10,7 +10,7 @@ CREATE EXTENSION IF NOT EXISTS diffsync;
 SET LOCAL search_path = public;
 SET LOCAL client_min_messages = warning;
 
-SELECT plan(38);
+SELECT plan(41);
 
 CREATE TABLE regress_hsrc (id int PRIMARY KEY, v text);
 CREATE TABLE regress_hdst (id int PRIMARY KEY, v text);
@@ -126,6 +126,12 @@ SELECT throws_ok($$SELECT diffsync.live_reconcile()$$,
 CREATE TRIGGER regress_misuse AFTER INSERT ON regress_hdst FOR EACH ROW EXECUTE FUNCTION diffsync.live_reconcile('h_oneway');
 SELECT throws_ok($$INSERT INTO regress_hdst VALUES (50, 'x')$$,
                  '39P01', NULL, 'live_reconcile as a row trigger: 39P01');
+
+-- materialize_history
+SELECT throws_ok($$SELECT diffsync.materialize_history('nosuch')$$,
+                 '42704', NULL, 'materialize_history of an unknown adapter: 42704');
+SELECT is(diffsync.materialize_history('hdst'), 0::bigint, 'materialize_history with no batch: 0');
+SELECT is(diffsync.materialize_history(NULL), 0::bigint, 'materialize_history of all, no batch: 0');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -770,7 +770,8 @@ BEGIN
     END LOOP;
     DELETE FROM diffsync.adapter;
     DELETE FROM diffsync.conflicts;
-    DELETE FROM diffsync.history;
+    DELETE FROM diffsync.history_versions;
+    DELETE FROM diffsync.history_batches;
     DROP TABLE IF EXISTS s, d, cs, cd, cs_moved CASCADE;
     DROP SEQUENCE seq_s;
     RETURN done;

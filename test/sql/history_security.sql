@@ -81,7 +81,8 @@ SELECT key, conflict->>'attribute' AS attribute, conflict->>'source_value' AS so
 -- reading is all it may do
 SELECT pg_temp.err($$SELECT diffsync.resolve_conflict((SELECT min(conflict_id) FROM diffsync.conflicts), 'source')$$);
 SELECT pg_temp.err($$SELECT diffsync.restore('sec_b', '{"id": 1}', 1)$$);
-SELECT pg_temp.err($$DELETE FROM diffsync.history$$);
+SELECT pg_temp.err($$DELETE FROM diffsync.history_versions$$);
+SELECT pg_temp.err($$DELETE FROM diffsync.history_batches$$);
 RESET ROLE;
 REVOKE SELECT ON regress_sec_a, regress_sec_b FROM regress_diffsync_reader;
 
@@ -121,9 +122,13 @@ SELECT 'a' AS side, * FROM regress_own_a UNION ALL SELECT 'b', * FROM regress_ow
 SELECT * FROM pg_temp.visible() ORDER BY 1, 2;
 SELECT adapter, key, version, action, message FROM diffsync.history ORDER BY adapter, key, version;
 -- diffsync's tables are not writable
-SELECT pg_temp.err($$INSERT INTO diffsync.history (adapter, key, version, action) VALUES ('own_a', '{"id": 9}', 1, 'create')$$);
+SELECT pg_temp.err($$INSERT INTO diffsync.history_versions (adapter, key, version, action) VALUES ('own_a', '{"id": 9}', 1, 'create')$$);
+SELECT pg_temp.err($$UPDATE diffsync.history_versions SET message = 'forged'$$);
+SELECT pg_temp.err($$DELETE FROM diffsync.history_versions$$);
+SELECT pg_temp.err($$INSERT INTO diffsync.history_batches (adapter, change_ids, keys, actions, states, patches, before_hashes, state_hashes) VALUES ('own_a', '{1}', '{}', '{}', '{}', '{}', '{}', '{}')$$);
+SELECT pg_temp.err($$UPDATE diffsync.history_batches SET adapter = 'own_b'$$);
+SELECT pg_temp.err($$DELETE FROM diffsync.history_batches$$);
 SELECT pg_temp.err($$UPDATE diffsync.history SET message = 'forged'$$);
-SELECT pg_temp.err($$DELETE FROM diffsync.history$$);
 SELECT pg_temp.err($$INSERT INTO diffsync.commit_log (xid) VALUES (pg_current_xact_id())$$);
 SELECT pg_temp.err($$DELETE FROM diffsync.syncs$$);
 SELECT pg_temp.err($$UPDATE diffsync.conflicts SET status = 'resolved'$$);

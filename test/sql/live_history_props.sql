@@ -7,6 +7,9 @@
 --     the key is gone, its latest version a delete);
 --   * its versions are numbered 1..n, without gap or repeat;
 -- and the engine's two sides agree (diff_summary finds nothing to do).
+-- After some statements (at random), the versions live statements left in
+-- batches are materialized: the history view must read the same before and
+-- after, and no batch be left.
 -- Statements: multi-row updates (scalars, nested jsonb, no-op rewrites,
 -- identifier changes), inserts, deletes, TRUNCATE, restore() of an earlier
 -- version; first through a one-way engine (the fast path: last_update_wins,
@@ -33,7 +36,7 @@ SELECT diffsync.create_adapter('ph_t', 'regress_ph_t', '{id,k}', '{a,doc,note}',
 CREATE TABLE failures (step int, property text, detail text);
 CREATE TABLE counters (what text PRIMARY KEY, n int NOT NULL DEFAULT 0);
 CREATE TABLE statements (step int PRIMARY KEY, sql text);
-INSERT INTO counters VALUES ('statements', 0), ('checks', 0);
+INSERT INTO counters VALUES ('statements', 0), ('checks', 0), ('materializations', 0);
 
 -- the properties, after statement step
 CREATE FUNCTION check_props(step int, engine_src text, engine_dst text) RETURNS void
@@ -106,7 +109,10 @@ BEGIN
         -- restore a random earlier version of a random key of this side
         SELECT h.key, h.version INTO hk, hv FROM diffsync.history h
          WHERE h.adapter = CASE WHEN src THEN 'ph_s' ELSE 'ph_t' END
-         ORDER BY random() LIMIT 1;
+         ORDER BY h.change_id
+        OFFSET floor(random() * (SELECT count(*) FROM diffsync.history h
+                                  WHERE h.adapter = CASE WHEN src THEN 'ph_s' ELSE 'ph_t' END))::int
+         LIMIT 1;
         IF hk IS NULL THEN
             RETURN format('UPDATE %I SET %I = %I WHERE false', rel, a_col, a_col);
         END IF;
@@ -122,6 +128,7 @@ DECLARE
     sql text;
     on_source boolean;
     versions_before bigint;
+    view_before jsonb;
 BEGIN
     FOR step IN 1..nstatements LOOP
         on_source := NOT bidirectional OR random() < 0.5;
@@ -140,6 +147,20 @@ BEGIN
         UPDATE counters c SET n = c.n + 1 WHERE c.what = 'statements';
         INSERT INTO statements VALUES ((SELECT n FROM counters WHERE what = 'statements'), sql);
         PERFORM check_props((SELECT n FROM counters WHERE what = 'statements'), engine_src, engine_dst);
+        -- now and then, the batched versions are numbered and stored: the
+        -- history reads the same before and after
+        IF random() < 0.3 THEN
+            view_before := (SELECT jsonb_agg(to_jsonb(h) ORDER BY h.change_id) FROM diffsync.history h);
+            PERFORM diffsync.materialize_history();
+            UPDATE counters c SET n = c.n + 1 WHERE c.what = 'materializations';
+            IF (SELECT jsonb_agg(to_jsonb(h) ORDER BY h.change_id) FROM diffsync.history h)
+               IS DISTINCT FROM view_before THEN
+                INSERT INTO failures VALUES (step, 'materializing changes nothing visible', sql);
+            END IF;
+            IF EXISTS (SELECT 1 FROM diffsync.history_batches) THEN
+                INSERT INTO failures VALUES (step, 'materializing leaves no batch', sql);
+            END IF;
+        END IF;
     END LOOP;
 END
 $$;

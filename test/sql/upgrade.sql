@@ -22,6 +22,17 @@ UPDATE regress_up_l SET name = 'left' WHERE id = 1;
 UPDATE regress_up_r SET title = 'right' WHERE code = 1;
 UPDATE regress_up_l SET qty = 200 WHERE id = 2;
 SELECT diffsync.sync_engine('up_eng')->'summary'->'queued' AS queued;
+-- live history needs 0.3's tables: until the update, a clear error
+CREATE TABLE regress_up_a (id int PRIMARY KEY, v text);
+CREATE TABLE regress_up_b (id int PRIMARY KEY, v text);
+SELECT diffsync.create_adapter('up_a', 'regress_up_a', '{id}');
+SELECT diffsync.create_adapter('up_b', 'regress_up_b', '{id}');
+SELECT diffsync.create_engine('up_live', 'up_a', 'up_b', 'source_to_target', 'source_wins', '{"notify": false}');
+SELECT diffsync.attach('up_live');
+\set VERBOSITY sqlstate
+INSERT INTO regress_up_a VALUES (1, 'one');
+\set VERBOSITY default
+SELECT count(*) AS nothing_written FROM regress_up_a;
 
 CREATE TEMP TABLE before_update AS
 SELECT (SELECT count(*) FROM diffsync.adapters) AS adapters,
@@ -53,7 +64,15 @@ SELECT count(*) AS versions_of_key_1
   FROM diffsync.history('up_l', '{"id": 1}');
 SELECT diffsync.diff_summary('up_l', 'up_r');
 
--- the new version's function
+-- live history works after the update, batched, and is materialized
+INSERT INTO regress_up_a VALUES (1, 'one'), (2, 'two');
+SELECT * FROM regress_up_b ORDER BY id;
+SELECT adapter, key, version, action FROM diffsync.history WHERE adapter IN ('up_a', 'up_b') ORDER BY adapter, key;
+SELECT count(*) AS batches FROM diffsync.history_batches;
+SELECT diffsync.materialize_history() AS materialized;
+SELECT diffsync.drop_engine('up_live');
+
+-- the new versions' functions
 UPDATE regress_up_r SET title = 'drift' WHERE code IN (10, 20);
 SELECT count(*) AS differing_buckets, sum(source_rows) = sum(target_rows) AS same_counts
   FROM diffsync.diff_buckets('up_l', 'up_r', '{"buckets": 1024}');

@@ -760,7 +760,7 @@ sub restart_during
 	my ($sql, $what) = @_;
 	my $snap = jvalue($db, $snap_sql);
 	my $remote_rows = value($rdb, 'SELECT count(*) FROM big_remote');
-	my $history_size = value($db, q{SELECT pg_relation_size('diffsync.history')});
+	my $history_size = value($db, q{SELECT pg_relation_size('diffsync.history_versions')});
 	my $big_local_size = value($db, q{SELECT pg_relation_size('big_local')});
 	my $t_start = time;
 	$bg->do($sql, { pg_async => PG_ASYNC });
@@ -774,7 +774,7 @@ sub restart_during
 			$remote_writing ||= value(
 				$rdb, q{SELECT count(*) FROM pg_stat_activity
 				        WHERE application_name = 'postgres_fdw' AND backend_xid IS NOT NULL});
-			$local_writing ||= value($db, q{SELECT pg_relation_size('diffsync.history')}) > $history_size
+			$local_writing ||= value($db, q{SELECT pg_relation_size('diffsync.history_versions')}) > $history_size
 			  || value($db, q{SELECT pg_relation_size('big_local')}) > $big_local_size;
 			return $remote_writing && $local_writing;
 		},
