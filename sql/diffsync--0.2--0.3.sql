@@ -40,6 +40,10 @@ CREATE TABLE @extschema@.history_batches (
     patches       pg_catalog.jsonb[] NOT NULL,
     before_hashes pg_catalog.int8[] NOT NULL,
     state_hashes  pg_catalog.int8[] NOT NULL,
+    -- versions of the side a live one-way engine wrote, recorded for every
+    -- row of the statement: whether the write changed that side, and so its
+    -- action, is decided against the side's previous version (see the view)
+    derived       pg_catalog.bool NOT NULL DEFAULT false,
     CHECK (pg_catalog.cardinality(change_ids) OPERATOR(pg_catalog.>) 0)
 );
 -- batches are written once and read whole: compressed with lz4 where the
@@ -71,41 +75,65 @@ GRANT SELECT ON @extschema@.history_batches TO PUBLIC;
 
 -- A batch's versions come after the key's numbered ones, in change id order
 -- (versions of one key are written under its row lock: change id order is
--- commit order), and show their full state where materialize_history()
--- keeps it (see HISTORY_VERSION_COLUMNS in src/apply.c): the view reads the
--- same before and after they are materialized.
+-- commit order), and show their full state where the storage rule keeps it
+-- (the full state for non-updates, every 16th version, and whenever the row
+-- replaced was not the previous version's state).  materialize_history()
+-- stores what this view shows: it reads the same before and after.
+--
+-- A derived version (the side a live one-way engine wrote) assumes the
+-- side's state before the write was its previous version's (or, without
+-- one, the live side's row before the statement, which the engine
+-- mirrors): equal to the new state, the engine wrote nothing and there is
+-- no version; otherwise its action follows (delete, create after nothing or
+-- a delete, else update).
 CREATE VIEW @extschema@.history WITH (security_invoker = true) AS
 SELECT v.change_id, v.adapter, v.key, v.version, v.action, v.state, v.patch,
-       v.state_hash, v.sync_id, v.engine, v.xid, v.recorded_at, v.message, v.key_hash
+       v.state_hash, v.sync_id, v.engine, v.xid, v.recorded_at, v.message, v.key_hash,
+       NULL::pg_catalog.int8 AS batch_id
   FROM @extschema@.history_versions v
 UNION ALL
-SELECT p.change_id, p.adapter, p.key, n.version, p.action,
-       CASE WHEN p.action OPERATOR(pg_catalog.=) 'delete' THEN NULL
-            WHEN p.action OPERATOR(pg_catalog.<>) 'update'
-              OR n.version OPERATOR(pg_catalog.%) 16 OPERATOR(pg_catalog.=) 1
-              OR (CASE WHEN p.rn OPERATOR(pg_catalog.=) 1 THEN l.state_hash ELSE p.prev_hash END)
-                 IS DISTINCT FROM p.before_hash THEN p.state END,
-       p.patch, p.state_hash, NULL::pg_catalog.int8, p.engine, p.xid,
-       p.recorded_at, NULL::pg_catalog.text, p.key_hash
-  FROM (SELECT b.adapter, b.engine, b.xid, b.recorded_at, e.change_id, e.key,
-               pg_catalog.jsonb_hash_extended(e.key, 0) AS key_hash, e.action,
-               e.state, e.patch, e.before_hash, e.state_hash,
-               pg_catalog.row_number() OVER w AS rn,
-               pg_catalog.lag(e.state_hash) OVER w AS prev_hash
-          FROM @extschema@.history_batches b,
-               ROWS FROM (pg_catalog.unnest(b.change_ids), pg_catalog.unnest(b.keys),
-                          pg_catalog.unnest(b.actions), pg_catalog.unnest(b.states),
-                          pg_catalog.unnest(b.patches), pg_catalog.unnest(b.before_hashes),
-                          pg_catalog.unnest(b.state_hashes))
-                 AS e(change_id, key, action, state, patch, before_hash, state_hash)
-        WINDOW w AS (PARTITION BY b.adapter, pg_catalog.jsonb_hash_extended(e.key, 0), e.key
-                     ORDER BY e.change_id)) p
-  LEFT JOIN LATERAL (SELECT y.version, y.state_hash FROM @extschema@.history_versions y
-                      WHERE y.adapter OPERATOR(pg_catalog.=) p.adapter
-                        AND y.key_hash OPERATOR(pg_catalog.=) p.key_hash
-                        AND y.key OPERATOR(pg_catalog.=) p.key
-                      ORDER BY y.version DESC LIMIT 1) l ON true
-  CROSS JOIN LATERAL (SELECT COALESCE(l.version, 0) OPERATOR(pg_catalog.+) p.rn AS version) n;
+SELECT q.change_id, q.adapter, q.key, q.version, q.action,
+       CASE WHEN q.action OPERATOR(pg_catalog.=) 'delete' THEN NULL
+            WHEN q.action OPERATOR(pg_catalog.<>) 'update'
+              OR q.version OPERATOR(pg_catalog.%) 16 OPERATOR(pg_catalog.=) 1
+              OR q.prev_hash IS DISTINCT FROM q.before_hash THEN q.state END,
+       CASE WHEN q.action OPERATOR(pg_catalog.=) 'update' THEN q.patch END,
+       q.state_hash, NULL::pg_catalog.int8, q.engine, q.xid, q.recorded_at,
+       NULL::pg_catalog.text, q.key_hash, q.batch_id
+  FROM (SELECT k.*,
+               COALESCE(k.base_version, 0) OPERATOR(pg_catalog.+)
+                 pg_catalog.row_number() OVER (PARTITION BY k.adapter, k.key_hash, k.key
+                                               ORDER BY k.change_id) AS version
+          FROM (SELECT p.*, a.action,
+                       p.derived AND a.assumed_hash IS NOT DISTINCT FROM p.state_hash AS unchanged
+                  FROM (SELECT p.*, l.version AS base_version,
+                               CASE WHEN p.pos OPERATOR(pg_catalog.=) 1 THEN l.state_hash ELSE p.lag_hash END AS prev_hash,
+                               p.pos OPERATOR(pg_catalog.>) 1 OR l.version IS NOT NULL AS prev_exists
+                          FROM (SELECT b.batch_id, b.adapter, b.engine, b.xid, b.recorded_at, b.derived,
+                                       e.change_id, e.key, pg_catalog.jsonb_hash_extended(e.key, 0) AS key_hash,
+                                       e.action AS stored_action, e.state, e.patch, e.before_hash, e.state_hash,
+                                       pg_catalog.row_number() OVER w AS pos,
+                                       pg_catalog.lag(e.state_hash) OVER w AS lag_hash
+                                  FROM @extschema@.history_batches b,
+                                       ROWS FROM (pg_catalog.unnest(b.change_ids), pg_catalog.unnest(b.keys),
+                                                  pg_catalog.unnest(b.actions), pg_catalog.unnest(b.states),
+                                                  pg_catalog.unnest(b.patches), pg_catalog.unnest(b.before_hashes),
+                                                  pg_catalog.unnest(b.state_hashes))
+                                         AS e(change_id, key, action, state, patch, before_hash, state_hash)
+                                WINDOW w AS (PARTITION BY b.adapter, pg_catalog.jsonb_hash_extended(e.key, 0), e.key
+                                             ORDER BY e.change_id)) p
+                          LEFT JOIN LATERAL (SELECT y.version, y.state_hash FROM @extschema@.history_versions y
+                                              WHERE y.adapter OPERATOR(pg_catalog.=) p.adapter
+                                                AND y.key_hash OPERATOR(pg_catalog.=) p.key_hash
+                                                AND y.key OPERATOR(pg_catalog.=) p.key
+                                              ORDER BY y.version DESC LIMIT 1) l ON true) p
+                 CROSS JOIN LATERAL (SELECT CASE WHEN p.prev_exists THEN p.prev_hash ELSE p.before_hash END AS assumed_hash) h
+                 CROSS JOIN LATERAL (SELECT CASE WHEN NOT p.derived THEN p.stored_action
+                                                 WHEN p.state_hash IS NULL THEN 'delete'
+                                                 WHEN h.assumed_hash IS NULL THEN 'create'
+                                                 ELSE 'update' END AS action,
+                                            h.assumed_hash) a) k
+         WHERE NOT k.unchanged) q;
 COMMENT ON VIEW @extschema@.history IS
 'every version of every key diffsync wrote or committed (history_versions and the batches of live statements, numbered)';
 GRANT SELECT ON @extschema@.history TO PUBLIC;

@@ -412,15 +412,13 @@ diffsync_row_key(Jsonb *row, DsField **ids, int nids)
 #define HISTORY_COMMIT_LOG_CTE \
 	"c AS (INSERT INTO " DIFFSYNC_SCHEMA ".commit_log (xid) " \
 	"VALUES (pg_catalog.pg_current_xact_id()) ON CONFLICT DO NOTHING)"
-#define HISTORY_VERSION_COLUMNS_AT(VERSION_SQL, PREV_HASH_SQL) \
-	VERSION_SQL ", v.action, " \
+#define HISTORY_VERSION_COLUMNS \
+	"COALESCE(p.version, 0) OPERATOR(pg_catalog.+) 1, v.action, " \
 	"CASE WHEN v.action OPERATOR(pg_catalog.=) 'delete' THEN NULL " \
 	"WHEN v.action OPERATOR(pg_catalog.<>) 'update' " \
-	"OR (" VERSION_SQL ") OPERATOR(pg_catalog.%%) 16 OPERATOR(pg_catalog.=) 1 " \
-	"OR " PREV_HASH_SQL " IS DISTINCT FROM v.before_hash THEN v.state END, " \
+	"OR (COALESCE(p.version, 0) OPERATOR(pg_catalog.+) 1) OPERATOR(pg_catalog.%%) 16 OPERATOR(pg_catalog.=) 1 " \
+	"OR p.state_hash IS DISTINCT FROM v.before_hash THEN v.state END, " \
 	"CASE WHEN v.action OPERATOR(pg_catalog.=) 'update' THEN v.patch END"
-#define HISTORY_VERSION_COLUMNS \
-	HISTORY_VERSION_COLUMNS_AT("COALESCE(p.version, 0) OPERATOR(pg_catalog.+) 1", "p.state_hash")
 #define HISTORY_LATEST_VERSION(ADAPTER_SQL) \
 	"LEFT JOIN LATERAL (SELECT y.version, y.state_hash FROM %1$s y " \
 	"WHERE y.adapter OPERATOR(pg_catalog.=) " ADAPTER_SQL " " \
@@ -526,32 +524,39 @@ diffsync_history_materialize(const char *adapter)
 	guc_level = NewGUCNestLevel();
 	(void) set_config_option("enable_bitmapscan", "off", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
-	argtypes[0] = INT8ARRAYOID;
-	args[0] = ids;
-	nulls[0] = ' ';
-	if (diffsync_owner_execute(psprintf("WITH b AS (DELETE FROM " DIFFSYNC_SCHEMA ".history_batches b "
-										"WHERE b.batch_id OPERATOR(pg_catalog.=) ANY ($1) RETURNING b.*), "
-										"v AS (SELECT b.adapter, b.engine, b.xid, b.recorded_at, e.*, "
-										"pg_catalog.row_number() OVER w AS rn, "
-										"pg_catalog.lag(e.state_hash) OVER w AS prev_hash "
-										"FROM b, ROWS FROM (pg_catalog.unnest(b.change_ids), pg_catalog.unnest(b.keys), "
-										"pg_catalog.unnest(b.actions), pg_catalog.unnest(b.states), "
-										"pg_catalog.unnest(b.patches), pg_catalog.unnest(b.before_hashes), "
-										"pg_catalog.unnest(b.state_hashes)) "
-										"AS e(change_id, key, action, state, patch, before_hash, state_hash) "
-										"WINDOW w AS (PARTITION BY b.adapter, e.key ORDER BY e.change_id)) "
-										"INSERT INTO " DIFFSYNC_SCHEMA ".history_versions "
-										"(change_id, adapter, key, version, action, state, patch, state_hash, "
-										"engine, xid, recorded_at) "
-										"SELECT v.change_id, v.adapter, v.key, "
-										HISTORY_VERSION_COLUMNS_AT("COALESCE(p.version, 0) OPERATOR(pg_catalog.+) v.rn",
-																   "CASE WHEN v.rn OPERATOR(pg_catalog.=) 1 THEN p.state_hash ELSE v.prev_hash END")
-										", v.state_hash, v.engine, v.xid, v.recorded_at "
-										"FROM v " HISTORY_LATEST_VERSION("v.adapter"),
-										DIFFSYNC_SCHEMA ".history_versions"),
-							   1, argtypes, args, nulls, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "could not number the batched versions");
-	n = (int64) SPI_processed;
+	{
+		Oid			types[2] = {INT8ARRAYOID, TEXTOID};
+		Datum		vals[2];
+		char		vnulls[2] = {' ', ' '};
+
+		vals[0] = ids;
+		vals[1] = adapter ? CStringGetTextDatum(adapter) : (Datum) 0;
+		vnulls[1] = adapter ? ' ' : 'n';
+
+		/*
+		 * What the view shows of these batches is what is stored: one
+		 * definition of the numbering, the states kept and the versions of
+		 * derived batches that drop out.
+		 */
+		if (diffsync_owner_execute("WITH i AS (INSERT INTO " DIFFSYNC_SCHEMA ".history_versions "
+								   "(change_id, adapter, key, version, action, state, patch, state_hash, "
+								   "engine, xid, recorded_at) "
+								   "SELECT h.change_id, h.adapter, h.key, h.version, h.action, h.state, h.patch, "
+								   "h.state_hash, h.engine, h.xid, h.recorded_at FROM " DIFFSYNC_SCHEMA ".history h "
+								   "WHERE h.batch_id OPERATOR(pg_catalog.=) ANY ($1) "
+								   "AND ($2 IS NULL OR h.adapter OPERATOR(pg_catalog.=) $2) RETURNING 1), "
+								   "d AS (DELETE FROM " DIFFSYNC_SCHEMA ".history_batches b "
+								   "WHERE b.batch_id OPERATOR(pg_catalog.=) ANY ($1)) "
+								   "SELECT pg_catalog.count(*) FROM i",
+								   2, types, vals, vnulls, false, 0) != SPI_OK_SELECT
+			|| SPI_processed != 1)
+			elog(ERROR, "could not number the batched versions");
+	}
+	{
+		bool		cnull;
+
+		n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &cnull));
+	}
 	AtEOXact_GUC(true, guc_level);
 	return n;
 }
@@ -722,18 +727,24 @@ history_side_init(HistorySide *s, uint64 n)
  *		then, so that a chain broken by a write diffsync did not see still
  *		gets its full state when numbered.
  *
+ *		With other_derived, other's versions are derived (see the view
+ *		history): changes_sql gives one for every row of the statement, and
+ *		which of them the write changed, and how, is decided against other's
+ *		previous versions when they are numbered.
+ *
  *		For adapter's versions (side 0): with want_rows, notify(arg, change
  *		id, key, action) is called for each, in change id order; always, the
  *		change id range is added to *first, *last and *count.
  */
 void
-diffsync_history_record_sql(const char *adapter, const char *other, const char *engine,
-							const char *changes_sql, int nargs, Oid *argtypes, Datum *args,
-							bool want_rows, DsHistoryNotify notify, void *notify_arg,
+diffsync_history_record_sql(const char *adapter, const char *other, bool other_derived,
+							const char *engine, const char *changes_sql, int nargs,
+							Oid *argtypes, Datum *args, bool want_rows,
+							DsHistoryNotify notify, void *notify_arg,
 							int64 *first, int64 *last, int64 *count)
 {
-	static const Oid insert_types[8] = {TEXTOID, TEXTOID, JSONBARRAYOID, TEXTARRAYOID,
-		JSONBARRAYOID, JSONBARRAYOID, INT8ARRAYOID, INT8ARRAYOID};
+	static const Oid insert_types[9] = {TEXTOID, TEXTOID, JSONBARRAYOID, TEXTARRAYOID,
+		JSONBARRAYOID, JSONBARRAYOID, INT8ARRAYOID, INT8ARRAYOID, BOOLOID};
 	MemoryContext callercxt = CurrentMemoryContext;
 	MemoryContext batchcxt;
 	SPIPlanPtr	insert_plan;
@@ -748,11 +759,11 @@ diffsync_history_record_sql(const char *adapter, const char *other, const char *
 	insert_plan = SPI_prepare("WITH " HISTORY_COMMIT_LOG_CTE " "
 							  "INSERT INTO " DIFFSYNC_SCHEMA ".history_batches "
 							  "(adapter, engine, change_ids, keys, actions, states, patches, "
-							  "before_hashes, state_hashes) "
+							  "before_hashes, state_hashes, derived) "
 							  "SELECT $1, $2, ARRAY(SELECT pg_catalog.nextval('" DIFFSYNC_SCHEMA ".history_change_id_seq') "
 							  "FROM pg_catalog.generate_series(1, pg_catalog.cardinality($3))), "
-							  "$3, $4, $5, $6, $7, $8 RETURNING change_ids",
-							  8, (Oid *) insert_types);
+							  "$3, $4, $5, $6, $7, $8, $9 RETURNING change_ids",
+							  9, (Oid *) insert_types);
 	if (insert_plan == NULL)
 		elog(ERROR, "could not prepare the history insert: %s", SPI_result_code_string(SPI_result));
 
@@ -837,8 +848,8 @@ diffsync_history_record_sql(const char *adapter, const char *other, const char *
 			HistorySide *s = &sides[side];
 			int			dims[1];
 			int			lbs[1] = {1};
-			Datum		iargs[8];
-			char		inulls[8];
+			Datum		iargs[9];
+			char		inulls[9];
 			bool		isnull;
 			ArrayType  *ids;
 			Datum	   *idv;
@@ -858,6 +869,7 @@ diffsync_history_record_sql(const char *adapter, const char *other, const char *
 			iargs[5] = PointerGetDatum(construct_md_array(s->patches, s->pnull, 1, dims, lbs, JSONBOID, -1, false, TYPALIGN_INT));
 			iargs[6] = PointerGetDatum(construct_md_array(s->bhs, s->bnull, 1, dims, lbs, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 			iargs[7] = PointerGetDatum(construct_md_array(s->ahs, s->anull, 1, dims, lbs, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+			iargs[8] = BoolGetDatum(side == 1 && other_derived);
 			MemoryContextSwitchTo(callercxt);
 			if (diffsync_owner_execute_plan(insert_plan, iargs, inulls, false, 0) != SPI_OK_INSERT_RETURNING
 				|| SPI_processed != 1)

@@ -182,6 +182,7 @@ extern char *diffsync_adapter_select_sql(DsAdapter *a, const char *extra_where);
 extern char *diffsync_adapter_ts_expr(DsAdapter *a, const char *col);
 extern char *diffsync_adapter_select_from(DsAdapter *a, const char *relation,
 										  const char *extra_where, bool with_ts);
+extern void diffsync_duplicate_key_error(DsAdapter *a, const char *key) pg_attribute_noreturn();
 extern char *diffsync_jsonb_object_sql(DsField **fields, int nfields,
 									   const char *alias);
 extern void diffsync_validate_expression(const char *expr, const char *what);
@@ -354,8 +355,9 @@ extern const char *diffsync_history_table(void);
 extern Jsonb *diffsync_row_key(Jsonb *row, DsField **ids, int nids);
 typedef void (*DsHistoryNotify) (void *arg, int64 change_id, Jsonb *key, const char *action);
 extern void diffsync_history_record_sql(const char *adapter, const char *other,
-										const char *engine, const char *changes_sql,
-										int nargs, Oid *argtypes, Datum *args,
+										bool other_derived, const char *engine,
+										const char *changes_sql, int nargs,
+										Oid *argtypes, Datum *args,
 										bool want_rows, DsHistoryNotify notify,
 										void *notify_arg, int64 *first,
 										int64 *last, int64 *count);

@@ -819,11 +819,17 @@ check_unique(DsPair *pair, DsAdapter *a, DsField **ids, DsRunOptions *opts)
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "duplicate check failed: %s", SPI_result_code_string(rc));
 	if (SPI_processed > 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNIQUE_VIOLATION),
-				 errmsg("adapter \"%s\" has more than one row with identifiers %s",
-						a->name, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1)),
-				 errhint("Identifiers must be unique: fix the data, or choose identifier fields that are.")));
+		diffsync_duplicate_key_error(a, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+}
+
+/* The error for two rows of adapter a with the identifiers key (text). */
+void
+diffsync_duplicate_key_error(DsAdapter *a, const char *key)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_UNIQUE_VIOLATION),
+			 errmsg("adapter \"%s\" has more than one row with identifiers %s", a->name, key),
+			 errhint("Identifiers must be unique: fix the data, or choose identifier fields that are.")));
 }
 
 /*

@@ -371,7 +371,7 @@ live_own_changes(SyncRun *run, DsPair *pair, const char *changes)
 	{
 		LiveNotify	ln = {run, w->name, pair->model};
 
-		diffsync_history_record_sql(w->name, NULL, run->engine, changes, 0, NULL, NULL,
+		diffsync_history_record_sql(w->name, NULL, false, run->engine, changes, 0, NULL, NULL,
 									per_row, live_notify_version, &ln,
 									&first, &last, &count);
 		if (per_row)
@@ -440,14 +440,11 @@ live_fast_path(SyncRun *run, DsPair *pair, bool has_new, bool has_old, bool *own
 				cur,
 				newv,
 				keys,
-				okeys,
-				keydefs;
+				okeys;
 	char	   *n_rows;
 	char	   *o_rows;
-	char	   *wkey;
 	bool		table;
 	bool		history = run->opts.history;
-	Jsonb	   *written = NULL;
 
 	if (run->use_base || run->opts.path)
 		return false;
@@ -464,24 +461,6 @@ live_fast_path(SyncRun *run, DsPair *pair, bool has_new, bool has_old, bool *own
 
 	n_rows = diffsync_adapter_select_from(live, TRIGGER_NEW, NULL, false);
 	o_rows = diffsync_adapter_select_from(live, TRIGGER_OLD, NULL, false);
-	/* the written row's key as a model object, read the adapter's way */
-	{
-		StringInfoData k;
-
-		initStringInfo(&k);
-		initStringInfo(&keydefs);
-		appendStringInfoString(&k, "pg_catalog.jsonb_build_object(");
-		for (int i = 0; i < pair->nids; i++)
-		{
-			appendStringInfo(&k, "%s%s, %s", i ? ", " : "", quote_literal_cstr(wfields[i]->name),
-							 wfields[i]->read_sql);
-			appendStringInfo(&keydefs, "%s%s %s", i ? ", " : "", quote_identifier(wfields[i]->name),
-							 format_type_with_typemod(wfields[i]->type, wfields[i]->typmod));
-		}
-		appendStringInfoChar(&k, ')');
-		wkey = k.data;
-	}
-
 	/* the changed rows as model fields, write expressions of the other side applied */
 	initStringInfo(&inner);
 	initStringInfo(&cols);
@@ -534,66 +513,63 @@ live_fast_path(SyncRun *run, DsPair *pair, bool has_new, bool has_old, bool *own
 			diffsync_writer_key_filter(w, "SELECT o.", psprintf(" FROM (%s) o", n_rows));
 		char	   *del = has_old ?
 			psprintf("DELETE FROM %s r USING (SELECT %s FROM (%s) o) m WHERE %s%s AND NOT EXISTS "
-					 "(SELECT 1 FROM (%s) n WHERE %s)%s",
+					 "(SELECT 1 FROM (%s) n WHERE %s)",
 					 w->a->relname, okeys.data, o_rows, diffsync_writer_match_sql(w, "m"), old_keys,
 					 has_new ? n_rows : diffsync_adapter_select_from(live, TRIGGER_OLD, "false", false),
-					 keys.data, history ? psprintf(" RETURNING %s AS \"__ds_key\"", wkey) : "") : NULL;
+					 keys.data) : NULL;
 		char	   *upd = (has_new && w->nattrs > 0) ?
-			psprintf("UPDATE %s r SET %s FROM (%s) w WHERE %s%s AND ROW(%s) IS DISTINCT FROM ROW(%s)%s",
+			psprintf("UPDATE %s r SET %s FROM (%s) w WHERE %s%s AND ROW(%s) IS DISTINCT FROM ROW(%s)",
 					 w->a->relname, sets.data, inner.data,
-					 diffsync_writer_match_sql(w, "w"), new_keys, cur.data, newv.data,
-					 history ? psprintf(" RETURNING %s AS \"__ds_key\"", wkey) : "") : NULL;
+					 diffsync_writer_match_sql(w, "w"), new_keys, cur.data, newv.data) : NULL;
 		char	   *ins = has_new ?
 			psprintf("INSERT INTO %s AS r (%s) SELECT %s FROM (%s) w WHERE NOT EXISTS "
-					 "(SELECT 1 FROM %s r WHERE %s%s)%s",
+					 "(SELECT 1 FROM %s r WHERE %s%s)",
 					 w->a->relname, cols.data, vals.data, inner.data,
-					 w->a->relname, diffsync_writer_match_sql(w, "w"), new_keys,
-					 history ? psprintf(" RETURNING %s AS \"__ds_key\"", wkey) : "") : NULL;
+					 w->a->relname, diffsync_writer_match_sql(w, "w"), new_keys) : NULL;
 
-		if (history)
+		/*
+		 * Identifiers no unique index guarantees: two new rows of one key
+		 * are the error a sync gives, not an arbitrary winner (or MERGE's
+		 * complaint about a row affected twice).
+		 */
+		if (has_new && !live->ids_unique)
 		{
-			/* one statement; the written keys come back for the versions */
-			StringInfoData sql;
-			bool		isnull;
+			StringInfoData idcols;
 
-			initStringInfo(&sql);
-			appendStringInfo(&sql, "WITH d AS (%s), u AS (%s), i AS (%s) "
-							 "SELECT pg_catalog.jsonb_build_object("
-							 "'d', COALESCE((SELECT pg_catalog.jsonb_agg(\"__ds_key\") FROM d), '[]'), "
-							 "'u', COALESCE((SELECT pg_catalog.jsonb_agg(\"__ds_key\") FROM u), '[]'), "
-							 "'i', COALESCE((SELECT pg_catalog.jsonb_agg(\"__ds_key\") FROM i), '[]'))",
-							 del ? del : "SELECT NULL::pg_catalog.jsonb AS \"__ds_key\" WHERE false",
-							 upd ? upd : "SELECT NULL::pg_catalog.jsonb AS \"__ds_key\" WHERE false",
-							 ins ? ins : "SELECT NULL::pg_catalog.jsonb AS \"__ds_key\" WHERE false");
-			if (SPI_execute(sql.data, false, 0) != SPI_OK_SELECT)
-				elog(ERROR, "live write through adapter \"%s\" failed", w->a->name);
-			written = DatumGetJsonbPCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+			initStringInfo(&idcols);
+			for (int i = 0; i < pair->nids; i++)
+				appendStringInfo(&idcols, "%sn.%s", i ? ", " : "", quote_identifier(lids[i]->name));
+			if (SPI_execute(psprintf("SELECT %s FROM (SELECT %s FROM (%s) n GROUP BY %s "
+									 "HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 1) n",
+									 diffsync_jsonb_object_sql(lids, pair->nids, "n"),
+									 idcols.data, n_rows, idcols.data),
+							true, 1) != SPI_OK_SELECT)
+				elog(ERROR, "duplicate check failed");
+			if (SPI_processed > 0)
+				diffsync_duplicate_key_error(live, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
 		}
-		else
+		if (del && SPI_execute(del, false, 0) != SPI_OK_DELETE)
+			elog(ERROR, "live delete through adapter \"%s\" failed", w->a->name);
+		if (has_new && table)
 		{
-			if (del && SPI_execute(del, false, 0) != SPI_OK_DELETE)
-				elog(ERROR, "live delete through adapter \"%s\" failed", w->a->name);
-			if (has_new && table)
-			{
-				/* one join for both: update what differs, insert what is missing */
-				if (SPI_execute(psprintf("MERGE INTO %s r USING (%s) w ON %s "
-										 "%s WHEN NOT MATCHED THEN INSERT (%s) VALUES (%s)",
-										 w->a->relname, inner.data, diffsync_writer_match_sql(w, "w"),
-										 w->nattrs > 0 ?
-										 psprintf("WHEN MATCHED AND ROW(%s) IS DISTINCT FROM ROW(%s) THEN UPDATE SET %s",
-												  cur.data, newv.data, sets.data) : "",
-										 cols.data, vals.data),
-								false, 0) != SPI_OK_MERGE)
-					elog(ERROR, "live merge through adapter \"%s\" failed", w->a->name);
-			}
-			else if (has_new)
-			{
-				/* MERGE cannot write views or foreign tables: update, then insert */
-				if (upd && SPI_execute(upd, false, 0) != SPI_OK_UPDATE)
-					elog(ERROR, "live update through adapter \"%s\" failed", w->a->name);
-				if (SPI_execute(ins, false, 0) != SPI_OK_INSERT)
-					elog(ERROR, "live insert through adapter \"%s\" failed", w->a->name);
-			}
+			/* one join for both: update what differs, insert what is missing */
+			if (SPI_execute(psprintf("MERGE INTO %s r USING (%s) w ON %s "
+									 "%s WHEN NOT MATCHED THEN INSERT (%s) VALUES (%s)",
+									 w->a->relname, inner.data, diffsync_writer_match_sql(w, "w"),
+									 w->nattrs > 0 ?
+									 psprintf("WHEN MATCHED AND ROW(%s) IS DISTINCT FROM ROW(%s) THEN UPDATE SET %s",
+											  cur.data, newv.data, sets.data) : "",
+									 cols.data, vals.data),
+							false, 0) != SPI_OK_MERGE)
+				elog(ERROR, "live merge through adapter \"%s\" failed", w->a->name);
+		}
+		else if (has_new)
+		{
+			/* MERGE cannot write views or foreign tables: update, then insert */
+			if (upd && SPI_execute(upd, false, 0) != SPI_OK_UPDATE)
+				elog(ERROR, "live update through adapter \"%s\" failed", w->a->name);
+			if (SPI_execute(ins, false, 0) != SPI_OK_INSERT)
+				elog(ERROR, "live insert through adapter \"%s\" failed", w->a->name);
 		}
 	}
 	PG_FINALLY();
@@ -602,35 +578,29 @@ live_fast_path(SyncRun *run, DsPair *pair, bool has_new, bool has_old, bool *own
 	}
 	PG_END_TRY();
 
-	if (written)
+	if (history)
 	{
 		/*
 		 * Both sides' versions from one reading of the statement's rows: the
-		 * changed side's own (side 0), and the other side's (side 1) for the
-		 * keys the writes returned, with before = the row the statement
-		 * replaced (recorded in full where that is not the other side's last
-		 * version).
+		 * changed side's own (side 0), for the rows whose model row changed,
+		 * and the written side's (side 1, derived), for every row: the
+		 * writes above changed it where its previous version differs from
+		 * the new row (see the view diffsync.history), which spares them
+		 * returning what they wrote.
 		 */
 		int64		first = 0,
 					last = 0,
 					count = 0;
 		bool		per_row = run->opts.notify && !run->opts.notify_per_statement;
 		LiveNotify	ln = {run, live->name, pair->model};
-		Oid			argtypes[1] = {JSONBOID};
-		Datum		args[1] = {JsonbPGetDatum(written)};
 		char	   *changes =
-			psprintf("WITH %s, k AS ("
-					 "SELECT e.*, 'update' AS \"__ds_action\" FROM pg_catalog.jsonb_to_recordset($1 OPERATOR(pg_catalog.->) 'u') AS e(%s) "
-					 "UNION ALL SELECT e.*, 'create' FROM pg_catalog.jsonb_to_recordset($1 OPERATOR(pg_catalog.->) 'i') AS e(%s) "
-					 "UNION ALL SELECT e.*, 'delete' FROM pg_catalog.jsonb_to_recordset($1 OPERATOR(pg_catalog.->) 'd') AS e(%s)) "
-					 "SELECT " B_ROWS ", " OWN_ACTION " AS action, k.\"__ds_action\" AS other_action "
-					 "FROM b LEFT JOIN k ON %s "
-					 "WHERE b.\"__ds_after\" IS DISTINCT FROM b.\"__ds_before\" OR k.\"__ds_action\" IS NOT NULL",
-					 statement_rows_ctes(pair, from_source, has_new, has_old),
-					 keydefs.data, keydefs.data, keydefs.data, ids_join(pair, "b", "k"));
+			psprintf("WITH %s SELECT " B_ROWS ", " OWN_ACTION " AS action, "
+					 "CASE WHEN b.\"__ds_after\" IS NULL THEN 'delete' ELSE 'update' END AS other_action "
+					 "FROM b",
+					 statement_rows_ctes(pair, from_source, has_new, has_old));
 
-		diffsync_history_record_sql(live->name, w->a->name, run->engine, changes,
-									1, argtypes, args, per_row, live_notify_version, &ln,
+		diffsync_history_record_sql(live->name, w->a->name, true, run->engine, changes,
+									0, NULL, NULL, per_row, live_notify_version, &ln,
 									&first, &last, &count);
 		if (run->opts.notify && !per_row && count > 0)
 			diffsync_change_notify(&run->opts, run->engine, live->name, pair->model,

@@ -624,6 +624,58 @@ SELECT diffsync.state_at_version('rw_s', '{"id": 1}', 4) = (SELECT to_jsonb(r) F
 SELECT diffsync.drop_engine('rw');
 DROP TABLE regress_rw_s, regress_rw_t;
 
+-- the written side's versions of a one-way engine are derived: recorded for
+-- every row of the statement and kept where the side's previous version
+-- differs from the new row (the engine wrote it there)
+CREATE TABLE regress_dv_s (id int PRIMARY KEY, v text);
+CREATE TABLE regress_dv_t (id int PRIMARY KEY, v text);
+INSERT INTO regress_dv_s VALUES (1, 'a'), (2, 'b'), (3, 'c');
+INSERT INTO regress_dv_t VALUES (1, 'a'), (2, 'b');
+SELECT diffsync.create_adapter('dv_s', 'regress_dv_s', '{id}');
+SELECT diffsync.create_adapter('dv_t', 'regress_dv_t', '{id}');
+SELECT diffsync.create_engine('dv', 'dv_s', 'dv_t', 'source_to_target', 'source_wins', '{"notify": false}');
+SELECT diffsync.attach('dv');
+-- a no-op statement: nothing written, no version on either side
+UPDATE regress_dv_s SET v = v;
+SELECT count(*) AS versions FROM diffsync.history WHERE adapter IN ('dv_s', 'dv_t');
+-- a change on key 1; key 3, missing on the target, is written by the same
+-- statement (no history there yet: its action follows the source's change)
+UPDATE regress_dv_s SET v = v || '+' WHERE id IN (1, 3);
+SELECT * FROM regress_dv_t ORDER BY id;
+SELECT adapter, key->>'id' AS id, version, action, state->>'v' AS v
+  FROM diffsync.history WHERE adapter IN ('dv_s', 'dv_t') ORDER BY adapter, id, version;
+-- the target drifts behind the engine's back; a no-op statement on the
+-- source puts it back: the target's history never saw the drift, so the
+-- repair is no version either
+UPDATE regress_dv_t SET v = 'drift' WHERE id = 1;
+UPDATE regress_dv_s SET v = v WHERE id = 1;
+SELECT v FROM regress_dv_t WHERE id = 1;
+-- a source delete, then the key back: delete and create on both sides
+DELETE FROM regress_dv_s WHERE id = 2;
+INSERT INTO regress_dv_s VALUES (2, 'b2');
+SELECT adapter, key->>'id' AS id, version, action, state->>'v' AS v
+  FROM diffsync.history WHERE adapter IN ('dv_s', 'dv_t') AND key = '{"id": 2}' ORDER BY adapter, version;
+-- numbered and stored, the same
+SELECT (SELECT jsonb_agg(to_jsonb(h) - 'batch_id' ORDER BY change_id) FROM diffsync.history h WHERE adapter IN ('dv_s', 'dv_t')) AS before_mat \gset
+SELECT diffsync.materialize_history('dv_t') > 0 AS materialized;
+SELECT (SELECT jsonb_agg(to_jsonb(h) - 'batch_id' ORDER BY change_id) FROM diffsync.history h WHERE adapter IN ('dv_s', 'dv_t')) = :'before_mat'::jsonb AS reads_the_same;
+SELECT diffsync.drop_engine('dv');
+DROP TABLE regress_dv_s, regress_dv_t;
+
+-- identifiers no unique index covers: two new rows of one key in a
+-- statement are 23505, as for a sync, and nothing is written
+CREATE TABLE regress_nu_s (id int, v text);
+CREATE TABLE regress_nu_t (id int PRIMARY KEY, v text);
+SELECT diffsync.create_adapter('nu_s', 'regress_nu_s', '{id}');
+SELECT diffsync.create_adapter('nu_t', 'regress_nu_t', '{id}');
+SELECT diffsync.create_engine('nu', 'nu_s', 'nu_t', 'source_to_target', 'source_wins', '{"notify": false}');
+SELECT diffsync.attach('nu');
+INSERT INTO regress_nu_s VALUES (1, 'one'), (1, 'uno');
+INSERT INTO regress_nu_s VALUES (2, 'two');
+SELECT * FROM regress_nu_s UNION ALL SELECT * FROM regress_nu_t ORDER BY 1, 2;
+SELECT diffsync.drop_engine('nu');
+DROP TABLE regress_nu_s, regress_nu_t;
+
 SELECT diffsync.detach('oneway');
 SELECT diffsync.detach('audit');
 DROP TABLE regress_src, regress_dst, regress_a, regress_b, regress_b_log, regress_audit, regress_audit_copy, regress_plain CASCADE;
