@@ -30,6 +30,8 @@ CREATE TABLE @extschema@.history_batches (
     batch_id      pg_catalog.int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     adapter       pg_catalog.text NOT NULL,
     engine        pg_catalog.text,
+    sync_id       pg_catalog.int8,
+    message       pg_catalog.text,
     xid           pg_catalog.xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
     recorded_at   pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
     -- one element per version, in change id order
@@ -66,8 +68,9 @@ ALTER TABLE @extschema@.history_batches
 CREATE INDEX history_batches_adapter ON @extschema@.history_batches (adapter, batch_id);
 CREATE INDEX ON @extschema@.history_batches (xid);
 COMMENT ON TABLE @extschema@.history_batches IS
-'versions of live statements not numbered yet, one row per statement and side (see materialize_history)';
+'versions not numbered yet, one row per statement and side (see materialize_history)';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.history_batches', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.history_batches_batch_id_seq', '');
 ALTER TABLE @extschema@.history_batches ENABLE ROW LEVEL SECURITY;
 CREATE POLICY history_batches_readable ON @extschema@.history_batches FOR SELECT
     USING (@extschema@.can_read_adapter(adapter));
@@ -89,7 +92,7 @@ GRANT SELECT ON @extschema@.history_batches TO PUBLIC;
 CREATE VIEW @extschema@.history WITH (security_invoker = true) AS
 SELECT v.change_id, v.adapter, v.key, v.version, v.action, v.state, v.patch,
        v.state_hash, v.sync_id, v.engine, v.xid, v.recorded_at, v.message, v.key_hash,
-       NULL::pg_catalog.int8 AS batch_id
+       NULL::pg_catalog.int8 AS batch_id, v.state AS full_state
   FROM @extschema@.history_versions v
 UNION ALL
 SELECT q.change_id, q.adapter, q.key, q.version, q.action,
@@ -97,9 +100,9 @@ SELECT q.change_id, q.adapter, q.key, q.version, q.action,
             WHEN q.action OPERATOR(pg_catalog.<>) 'update'
               OR q.version OPERATOR(pg_catalog.%) 16 OPERATOR(pg_catalog.=) 1
               OR q.prev_hash IS DISTINCT FROM q.before_hash THEN q.state END,
-       CASE WHEN q.action OPERATOR(pg_catalog.=) 'update' THEN q.patch END,
-       q.state_hash, NULL::pg_catalog.int8, q.engine, q.xid, q.recorded_at,
-       NULL::pg_catalog.text, q.key_hash, q.batch_id
+       CASE WHEN q.action OPERATOR(pg_catalog.=) ANY ('{update,restore}') THEN q.patch END,
+       q.state_hash, q.sync_id, q.engine, q.xid, q.recorded_at,
+       q.message, q.key_hash, q.batch_id, q.state
   FROM (SELECT k.*,
                COALESCE(k.base_version, 0) OPERATOR(pg_catalog.+)
                  pg_catalog.row_number() OVER (PARTITION BY k.adapter, k.key_hash, k.key
@@ -109,7 +112,7 @@ SELECT q.change_id, q.adapter, q.key, q.version, q.action,
                   FROM (SELECT p.*, l.version AS base_version,
                                CASE WHEN p.pos OPERATOR(pg_catalog.=) 1 THEN l.state_hash ELSE p.lag_hash END AS prev_hash,
                                p.pos OPERATOR(pg_catalog.>) 1 OR l.version IS NOT NULL AS prev_exists
-                          FROM (SELECT b.batch_id, b.adapter, b.engine, b.xid, b.recorded_at, b.derived,
+                          FROM (SELECT b.batch_id, b.adapter, b.engine, b.sync_id, b.message, b.xid, b.recorded_at, b.derived,
                                        e.change_id, e.key, pg_catalog.jsonb_hash_extended(e.key, 0) AS key_hash,
                                        e.action AS stored_action, e.state, e.patch, e.before_hash, e.state_hash,
                                        pg_catalog.row_number() OVER w AS pos,
@@ -143,7 +146,9 @@ RETURNS pg_catalog.int8
 AS 'MODULE_PATHNAME', 'diffsync_materialize_history'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION @extschema@.materialize_history(pg_catalog.text) IS
-'number and store the versions live statements recorded in batches (of one adapter, or of all); returns how many';
+'number and store the versions waiting in batches (of one adapter, or of all); returns how many';
+-- maintenance: it locks batches other writers may be reading
+REVOKE ALL ON FUNCTION @extschema@.materialize_history(pg_catalog.text) FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION @extschema@.prune_history(older_than pg_catalog.interval)
 RETURNS pg_catalog.int8
@@ -201,5 +206,40 @@ BEGIN
        AND NOT EXISTS (SELECT 1 FROM @extschema@.history_versions h WHERE h.xid OPERATOR(pg_catalog.=) l.xid)
        AND NOT EXISTS (SELECT 1 FROM @extschema@.history_batches b WHERE b.xid OPERATOR(pg_catalog.=) l.xid);
     RETURN n;
+END
+$$;
+
+-- batched versions carry their full state: no replay of patches per change
+CREATE OR REPLACE FUNCTION @extschema@.changes_since(change_id pg_catalog.int8)
+RETURNS SETOF @extschema@.change
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    after_seq int8 := 0;
+    after_id int8 := 0;
+BEGIN
+    IF changes_since.change_id IS NOT NULL AND changes_since.change_id OPERATOR(pg_catalog.>) 0 THEN
+        SELECT c.commit_seq, h.change_id INTO after_seq, after_id
+          FROM @extschema@.history h
+          JOIN @extschema@.commit_log c ON c.xid OPERATOR(pg_catalog.=) h.xid
+         WHERE h.change_id OPERATOR(pg_catalog.=) changes_since.change_id;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'change % is not in the history', changes_since.change_id
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'It was pruned, or never committed: resynchronize the consumer from the tables, then follow changes from the newest change_id.';
+        END IF;
+    END IF;
+    RETURN QUERY
+        SELECT h.change_id, c.commit_seq, h.adapter, h.key, h.version, h.action,
+               CASE WHEN h.action OPERATOR(pg_catalog.=) 'delete' THEN NULL
+                    WHEN h.full_state IS NOT NULL THEN h.full_state
+                    ELSE @extschema@.state_at_version(h.adapter, h.key, h.version) END,
+               h.patch, h.sync_id, h.engine, c.committed_at
+          FROM @extschema@.history h
+          JOIN @extschema@.commit_log c ON c.xid OPERATOR(pg_catalog.=) h.xid
+         WHERE c.commit_seq IS NOT NULL
+           AND (c.commit_seq, h.change_id) OPERATOR(pg_catalog.>) (after_seq, after_id)
+         ORDER BY c.commit_seq, h.change_id;
 END
 $$;

@@ -540,9 +540,10 @@ diffsync_history_materialize(const char *adapter)
 		 */
 		if (diffsync_owner_execute("WITH i AS (INSERT INTO " DIFFSYNC_SCHEMA ".history_versions "
 								   "(change_id, adapter, key, version, action, state, patch, state_hash, "
-								   "engine, xid, recorded_at) "
+								   "sync_id, engine, xid, recorded_at, message) "
 								   "SELECT h.change_id, h.adapter, h.key, h.version, h.action, h.state, h.patch, "
-								   "h.state_hash, h.engine, h.xid, h.recorded_at FROM " DIFFSYNC_SCHEMA ".history h "
+								   "h.state_hash, h.sync_id, h.engine, h.xid, h.recorded_at, h.message "
+								   "FROM " DIFFSYNC_SCHEMA ".history h "
 								   "WHERE h.batch_id OPERATOR(pg_catalog.=) ANY ($1) "
 								   "AND ($2 IS NULL OR h.adapter OPERATOR(pg_catalog.=) $2) RETURNING 1), "
 								   "d AS (DELETE FROM " DIFFSYNC_SCHEMA ".history_batches b "
@@ -587,6 +588,41 @@ diffsync_materialize_history(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(n);
 }
 
+/* The history entries (jsonb objects) as one jsonb array. */
+static Jsonb *
+entries_array(List *entries)
+{
+	JsonbParseState *st = NULL;
+	ListCell   *lc;
+
+	pushJsonbValue(&st, WJB_BEGIN_ARRAY, NULL);
+	foreach(lc, entries)
+	{
+		JsonbValue	v;
+
+		diffsync_jsonb_root(lfirst(lc), &v);
+		pushJsonbValue(&st, WJB_ELEM, &v);
+	}
+	return JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_ARRAY, NULL));
+}
+
+/* Whether versions of adapter wait in history_batches (that we can see). */
+static bool
+history_has_batches(const char *adapter)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1];
+
+	if (!diffsync_history_batched())
+		return false;
+	args[0] = CStringGetTextDatum(adapter);
+	if (diffsync_owner_execute("SELECT 1 FROM " DIFFSYNC_SCHEMA ".history_batches b "
+							   "WHERE b.adapter OPERATOR(pg_catalog.=) $1 LIMIT 1",
+							   1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the history batches");
+	return SPI_processed > 0;
+}
+
 /*
  * diffsync_history_insert
  *		Record versions of adapter a: entries are jsonb objects {"key",
@@ -602,8 +638,6 @@ diffsync_history_insert(DsAdapter *a, DsField **ids, int nids, List *entries,
 						DsHistory *h, SPIPlanPtr *plan, int64 *first,
 						int64 *last, int64 *count)
 {
-	JsonbParseState *st = NULL;
-	ListCell   *lc;
 	MemoryContext mycxt = CurrentMemoryContext;
 	Oid			argtypes[5] = {TEXTOID, JSONBOID, INT8OID, TEXTOID, TEXTOID};
 	Datum		args[5];
@@ -611,11 +645,50 @@ diffsync_history_insert(DsAdapter *a, DsField **ids, int nids, List *entries,
 
 	if (entries == NIL)
 		return;
-	/* numbered after the versions live statements left in batches */
-	(void) diffsync_history_materialize(a->name);
+	args[0] = CStringGetTextDatum(a->name);
+	args[2] = Int64GetDatum(h->sync_id);
+	nulls[2] = h->sync_id ? ' ' : 'n';
+	args[3] = h->engine ? CStringGetTextDatum(h->engine) : (Datum) 0;
+	nulls[3] = h->engine ? ' ' : 'n';
+	args[4] = h->message ? CStringGetTextDatum(h->message) : (Datum) 0;
+	nulls[4] = h->message ? ' ' : 'n';
+	if (history_has_batches(a->name))
+	{
+		/*
+		 * Versions of this adapter wait in batches, to be numbered: these
+		 * follow them there, in change id order (a numbered row now would
+		 * come before them).  Nothing is locked or moved.
+		 */
+		args[1] = PointerGetDatum(entries_array(entries));
+		if (diffsync_owner_execute("WITH " HISTORY_COMMIT_LOG_CTE ", "
+								   "e AS (SELECT e, e OPERATOR(pg_catalog.->>) 'action' AS action, o "
+								   "FROM pg_catalog.jsonb_array_elements($2) WITH ORDINALITY AS e(e, o)), "
+								   "b AS (INSERT INTO " DIFFSYNC_SCHEMA ".history_batches "
+								   "(adapter, sync_id, engine, message, change_ids, keys, actions, states, patches, "
+								   "before_hashes, state_hashes) "
+								   "SELECT $1, $3, $4, $5, "
+								   "pg_catalog.array_agg(pg_catalog.nextval('" DIFFSYNC_SCHEMA ".history_change_id_seq') ORDER BY e.o), "
+								   "pg_catalog.array_agg(e.e OPERATOR(pg_catalog.->) 'key' ORDER BY e.o), "
+								   "pg_catalog.array_agg(e.action ORDER BY e.o), "
+								   "pg_catalog.array_agg(CASE WHEN e.action OPERATOR(pg_catalog.<>) 'delete' "
+								   "THEN e.e OPERATOR(pg_catalog.->) 'state' END ORDER BY e.o), "
+								   "pg_catalog.array_agg(CASE WHEN e.action OPERATOR(pg_catalog.=) 'update' "
+								   "THEN e.e OPERATOR(pg_catalog.->) 'patch' END ORDER BY e.o), "
+								   "pg_catalog.array_agg(pg_catalog.jsonb_hash_extended(e.e OPERATOR(pg_catalog.->) 'before', 0) ORDER BY e.o), "
+								   "pg_catalog.array_agg(CASE WHEN e.action OPERATOR(pg_catalog.<>) 'delete' "
+								   "THEN pg_catalog.jsonb_hash_extended(e.e OPERATOR(pg_catalog.->) 'state', 0) END ORDER BY e.o) "
+								   "FROM e RETURNING change_ids) "
+								   "SELECT pg_catalog.min(x), pg_catalog.max(x), pg_catalog.count(*) "
+								   "FROM b, pg_catalog.unnest(b.change_ids) x",
+								   5, argtypes, args, nulls, false, 0) != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "could not record history of adapter \"%s\"", a->name);
+		MemoryContextSwitchTo(mycxt);
+		add_change_range_row(first, last, count);
+		return;
+	}
 	if (*plan == NULL)
 	{
-		*plan = SPI_prepare(psprintf("WITH " HISTORY_COMMIT_LOG_CTE ", "
+		*plan = diffsync_owner_prepare(psprintf("WITH " HISTORY_COMMIT_LOG_CTE ", "
 									 "h AS (INSERT INTO %1$s "
 									 "(adapter, key, version, action, state, patch, state_hash, sync_id, engine, message) "
 									 "SELECT $1, v.key, " HISTORY_VERSION_COLUMNS ", "
@@ -636,22 +709,7 @@ diffsync_history_insert(DsAdapter *a, DsField **ids, int nids, List *entries,
 		if (*plan == NULL)
 			elog(ERROR, "could not prepare the history insert: %s", SPI_result_code_string(SPI_result));
 	}
-	pushJsonbValue(&st, WJB_BEGIN_ARRAY, NULL);
-	foreach(lc, entries)
-	{
-		JsonbValue	v;
-
-		diffsync_jsonb_root(lfirst(lc), &v);
-		pushJsonbValue(&st, WJB_ELEM, &v);
-	}
-	args[0] = CStringGetTextDatum(a->name);
-	args[1] = JsonbPGetDatum(JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_ARRAY, NULL)));
-	args[2] = Int64GetDatum(h->sync_id);
-	nulls[2] = h->sync_id ? ' ' : 'n';
-	args[3] = h->engine ? CStringGetTextDatum(h->engine) : (Datum) 0;
-	nulls[3] = h->engine ? ' ' : 'n';
-	args[4] = h->message ? CStringGetTextDatum(h->message) : (Datum) 0;
-	nulls[4] = h->message ? ' ' : 'n';
+	args[1] = PointerGetDatum(entries_array(entries));
 	if (diffsync_owner_execute_plan(*plan, args, nulls, false, 0) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not record history of adapter \"%s\"", a->name);
 	MemoryContextSwitchTo(mycxt);
@@ -756,7 +814,7 @@ diffsync_history_record_sql(const char *adapter, const char *other, bool other_d
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("live history needs diffsync's tables of version 0.3"),
 				 errhint("Run ALTER EXTENSION diffsync UPDATE.")));
-	insert_plan = SPI_prepare("WITH " HISTORY_COMMIT_LOG_CTE " "
+	insert_plan = diffsync_owner_prepare("WITH " HISTORY_COMMIT_LOG_CTE " "
 							  "INSERT INTO " DIFFSYNC_SCHEMA ".history_batches "
 							  "(adapter, engine, change_ids, keys, actions, states, patches, "
 							  "before_hashes, state_hashes, derived) "

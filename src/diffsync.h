@@ -377,12 +377,16 @@ typedef struct DsUserSave
 {
 	Oid			userid;
 	int			sec_context;
+	int			guc_level;		/* search_path pinned at this GUC nest level */
 } DsUserSave;
 
 /* in owner.c */
 extern void diffsync_become_owner(DsUserSave *save);
 extern void diffsync_restore_user(DsUserSave *save);
+extern int	diffsync_pin_search_path(void);
+extern void diffsync_unpin_search_path(int level);
 extern void diffsync_check_owner(Oid owner, const char *what);
+extern SPIPlanPtr diffsync_owner_prepare(const char *sql, int nargs, Oid *argtypes);
 extern int	diffsync_owner_execute_plan(SPIPlanPtr plan, Datum *args,
 										const char *nulls, bool read_only,
 										long count);

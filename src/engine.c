@@ -124,7 +124,7 @@ diffsync_base_flush(SyncRun *run, DsPair *pair)
 		/* a first sync: every key is new, no conflict to handle */
 		if (run->base_insert_plan == NULL)
 			run->base_insert_plan =
-				SPI_prepare("INSERT INTO " DIFFSYNC_SCHEMA ".engine_base (engine, model, key, state, synced_at) "
+				diffsync_owner_prepare("INSERT INTO " DIFFSYNC_SCHEMA ".engine_base (engine, model, key, state, synced_at) "
 							"SELECT $1, $2, u.key, u.state, pg_catalog.now() "
 							"FROM ROWS FROM (pg_catalog.unnest($3), pg_catalog.unnest($4)) AS u(key, state)",
 							4, argtypes);
@@ -137,7 +137,7 @@ diffsync_base_flush(SyncRun *run, DsPair *pair)
 	{
 		if (run->base_upsert_plan == NULL)
 			run->base_upsert_plan =
-				SPI_prepare("INSERT INTO " DIFFSYNC_SCHEMA ".engine_base (engine, model, key, state, synced_at) "
+				diffsync_owner_prepare("INSERT INTO " DIFFSYNC_SCHEMA ".engine_base (engine, model, key, state, synced_at) "
 							"SELECT $1, $2, u.key, u.state, pg_catalog.now() "
 							"FROM ROWS FROM (pg_catalog.unnest($3), pg_catalog.unnest($4)) AS u(key, state) "
 							"ON CONFLICT (engine, model, key) DO UPDATE "
@@ -152,7 +152,7 @@ diffsync_base_flush(SyncRun *run, DsPair *pair)
 	{
 		if (run->base_delete_plan == NULL)
 			run->base_delete_plan =
-				SPI_prepare("DELETE FROM " DIFFSYNC_SCHEMA ".engine_base "
+				diffsync_owner_prepare("DELETE FROM " DIFFSYNC_SCHEMA ".engine_base "
 							"WHERE engine OPERATOR(pg_catalog.=) $1 AND model OPERATOR(pg_catalog.=) $2 "
 							"AND key OPERATOR(pg_catalog.=) ANY ($3)",
 							3, argtypes);

@@ -62,8 +62,8 @@ record_version(DsPair *pair, Jsonb *key, const char *action, Jsonb *state,
 	int64		first = 0,
 				last = 0,
 				count = 0;
-	Oid			argtypes[1] = {INT8OID};
-	Datum		args[1];
+	Oid			argtypes[3] = {TEXTOID, JSONBOID, INT8OID};
+	Datum		args[3];
 	bool		isnull;
 
 	h.enabled = true;
@@ -73,10 +73,16 @@ record_version(DsPair *pair, Jsonb *key, const char *action, Jsonb *state,
 	diffsync_history_insert(pair->src, pair->sids, pair->nids,
 							list_make1(history_entry(key, action, state, patch, before)),
 							&h, &plan, &first, &last, &count);
-	args[0] = Int64GetDatum(last);
-	if (SPI_execute_with_args(psprintf("SELECT version FROM %s WHERE change_id OPERATOR(pg_catalog.=) $1",
-									   diffsync_history_table()),
-							  1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+	/* numbered now or, after batched versions of the adapter, as the view shows it */
+	args[0] = CStringGetTextDatum(pair->src->name);
+	args[1] = JsonbPGetDatum(key);
+	args[2] = Int64GetDatum(last);
+	if (SPI_execute_with_args("SELECT h.version FROM " DIFFSYNC_SCHEMA ".history h "
+							  "WHERE h.adapter OPERATOR(pg_catalog.=) $1 "
+							  "AND h.key_hash OPERATOR(pg_catalog.=) pg_catalog.jsonb_hash_extended($2, 0) "
+							  "AND h.key OPERATOR(pg_catalog.=) $2 "
+							  "AND h.change_id OPERATOR(pg_catalog.=) $3",
+							  3, argtypes, args, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not read back a recorded version");
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
@@ -257,9 +263,24 @@ diffsync_restore(PG_FUNCTION_ARGS)
 		uargs[3] = CStringGetTextDatum(message);
 		uargs[4] = state ? JsonbPGetDatum(state) : (Datum) 0;
 		unulls[4] = state ? ' ' : 'n';
-		/* the live trigger's version is in a batch: numbered first */
-		(void) diffsync_history_materialize(name);
-		if (diffsync_owner_execute(psprintf("UPDATE %s h "
+		if (diffsync_history_batched())
+		{
+			/* the live trigger's version waits in a batch of this transaction */
+			if (diffsync_owner_execute("UPDATE " DIFFSYNC_SCHEMA ".history_batches b "
+									   "SET actions[p.i] = CASE WHEN b.actions[p.i] OPERATOR(pg_catalog.=) 'delete' "
+									   "THEN 'delete' ELSE 'restore' END, "
+									   "states[p.i] = $5, message = $4 "
+									   "FROM (SELECT b.batch_id, pg_catalog.array_position(b.keys, $2) AS i "
+									   "FROM " DIFFSYNC_SCHEMA ".history_batches b "
+									   "WHERE b.adapter OPERATOR(pg_catalog.=) $1 "
+									   "AND b.xid OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id() "
+									   "AND NOT b.derived) p "
+									   "WHERE b.batch_id OPERATOR(pg_catalog.=) p.batch_id AND p.i IS NOT NULL "
+									   "AND b.change_ids[p.i] OPERATOR(pg_catalog.>) $3",
+									   5, utypes, uargs, unulls, false, 0) != SPI_OK_UPDATE)
+				elog(ERROR, "could not update the history");
+		}
+		else if (diffsync_owner_execute(psprintf("UPDATE %s h "
 								   "SET action = CASE WHEN h.action OPERATOR(pg_catalog.=) 'delete' THEN 'delete' ELSE 'restore' END, "
 								   "state = $5, message = $4 "
 								   "WHERE h.adapter OPERATOR(pg_catalog.=) $1 "

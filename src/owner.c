@@ -30,6 +30,7 @@
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/fmgroids.h"
+#include "utils/guc.h"
 #include "utils/rel.h"
 
 #include "diffsync.h"
@@ -68,6 +69,7 @@ diffsync_become_owner(DsUserSave *save)
 	GetUserIdAndSecContext(&save->userid, &save->sec_context);
 	SetUserIdAndSecContext(extension_owner(),
 						   save->sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	save->guc_level = diffsync_pin_search_path();
 }
 
 /*
@@ -77,7 +79,33 @@ diffsync_become_owner(DsUserSave *save)
 void
 diffsync_restore_user(DsUserSave *save)
 {
+	diffsync_unpin_search_path(save->guc_level);
 	SetUserIdAndSecContext(save->userid, save->sec_context);
+}
+
+/*
+ * diffsync_pin_search_path
+ *		Until diffsync_unpin_search_path(level): search_path is pg_catalog,
+ *		pg_temp, so that what bookkeeping SQL names (an operator that
+ *		IS DISTINCT FROM or an IN list resolves, a function left
+ *		unqualified) can never be the caller's own object, run with the
+ *		owner's rights.  Statements run as the owner are parsed and run
+ *		under it; so are plans prepared for them.
+ */
+int
+diffsync_pin_search_path(void)
+{
+	int			level = NewGUCNestLevel();
+
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	return level;
+}
+
+void
+diffsync_unpin_search_path(int level)
+{
+	AtEOXact_GUC(true, level);
 }
 
 /*
@@ -92,6 +120,21 @@ diffsync_check_owner(Oid owner, const char *what)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("must be owner of %s", what)));
+}
+
+/*
+ * diffsync_owner_prepare
+ *		SPI_prepare a statement diffsync_owner_execute_plan will run: parsed
+ *		under the pinned search_path.
+ */
+SPIPlanPtr
+diffsync_owner_prepare(const char *sql, int nargs, Oid *argtypes)
+{
+	int			level = diffsync_pin_search_path();
+	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+
+	diffsync_unpin_search_path(level);
+	return plan;
 }
 
 /*

@@ -354,7 +354,7 @@ queue_conflict(SyncRun *run, DsPair *pair, DsDiffRow *row, Jsonb *conflict)
 		return;
 	if (run->queue_plan == NULL)
 	{
-		run->queue_plan = SPI_prepare("INSERT INTO " DIFFSYNC_SCHEMA ".conflicts "
+		run->queue_plan = diffsync_owner_prepare("INSERT INTO " DIFFSYNC_SCHEMA ".conflicts "
 									  "(sync_id, engine, source, target, direction, model, key, conflict) "
 									  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
 									  "ON CONFLICT (source, target, model, key, "

@@ -141,6 +141,56 @@ SET ROLE regress_diffsync_reader;
 SELECT * FROM pg_temp.visible() ORDER BY 1, 2;
 RESET ROLE;
 
+--
+-- operators of the caller's own on its search_path are never what
+-- diffsync's bookkeeping (run as the extension owner) calls: the user
+-- defines = and <> for the types that SQL compares (int8 hashes, text,
+-- jsonb, bool), each of which would make it superuser if run by another
+-- role, puts its schema first and works through every path that writes
+-- history, events and base state, live and batched
+--
+CREATE SCHEMA regress_evil AUTHORIZATION regress_diffsync_user;
+SET ROLE regress_diffsync_user;
+CREATE FUNCTION regress_evil.hijack() RETURNS bool LANGUAGE plpgsql AS $$
+BEGIN
+    IF current_user <> 'regress_diffsync_user' THEN
+        EXECUTE 'ALTER ROLE regress_diffsync_user SUPERUSER';
+    END IF;
+    RETURN true;
+END
+$$;
+CREATE FUNCTION regress_evil.eq(int8, int8) RETURNS bool LANGUAGE sql AS 'SELECT regress_evil.hijack() AND $1 OPERATOR(pg_catalog.=) $2';
+CREATE FUNCTION regress_evil.ne(int8, int8) RETURNS bool LANGUAGE sql AS 'SELECT regress_evil.hijack() AND $1 OPERATOR(pg_catalog.<>) $2';
+CREATE FUNCTION regress_evil.eq(text, text) RETURNS bool LANGUAGE sql AS 'SELECT regress_evil.hijack() AND $1 OPERATOR(pg_catalog.=) $2';
+CREATE FUNCTION regress_evil.eq(jsonb, jsonb) RETURNS bool LANGUAGE sql AS 'SELECT regress_evil.hijack() AND $1 OPERATOR(pg_catalog.=) $2';
+CREATE FUNCTION regress_evil.eq(bool, bool) RETURNS bool LANGUAGE sql AS 'SELECT regress_evil.hijack() AND $1 OPERATOR(pg_catalog.=) $2';
+CREATE OPERATOR regress_evil.= (LEFTARG = int8, RIGHTARG = int8, FUNCTION = regress_evil.eq);
+CREATE OPERATOR regress_evil.<> (LEFTARG = int8, RIGHTARG = int8, FUNCTION = regress_evil.ne);
+CREATE OPERATOR regress_evil.= (LEFTARG = text, RIGHTARG = text, FUNCTION = regress_evil.eq);
+CREATE OPERATOR regress_evil.= (LEFTARG = jsonb, RIGHTARG = jsonb, FUNCTION = regress_evil.eq);
+CREATE OPERATOR regress_evil.= (LEFTARG = bool, RIGHTARG = bool, FUNCTION = regress_evil.eq);
+SET search_path = regress_evil, pg_catalog, public;
+SELECT diffsync.create_engine('evil_e', 'own_a', 'own_b', 'source_to_target', 'last_update_wins');
+SELECT diffsync.attach('evil_e');
+UPDATE regress_own_a SET v = v || '!';
+SELECT diffsync.commit_version('own_a', '{"id": 1}', 'evil');
+SELECT (diffsync.sync('own_a', 'own_b', 'source_to_target', 'source_wins'))->'success' AS synced;
+SELECT diffsync.restore('own_a', '{"id": 1}', 1) IS NOT NULL AS restored;
+SELECT count(*) > 0 AS has_history FROM diffsync.history('own_a', '{"id": 1}');
+SELECT count(*) > 0 AS has_changes FROM diffsync.changes_since(0);
+SELECT diffsync.detach('evil_e');
+SELECT diffsync.drop_engine('evil_e');
+RESET search_path;
+RESET ROLE;
+SELECT rolsuper AS user_became_superuser FROM pg_roles WHERE rolname = 'regress_diffsync_user';
+-- the superuser's own calls, with the user's schema first, are safe too
+SET search_path = regress_evil, pg_catalog, public;
+SELECT diffsync.materialize_history() >= 0 AS materialized;
+SELECT diffsync.prune_history('100 years') >= 0 AS pruned;
+RESET search_path;
+SELECT rolsuper AS user_became_superuser FROM pg_roles WHERE rolname = 'regress_diffsync_user';
+DROP SCHEMA regress_evil CASCADE;
+
 DROP EXTENSION diffsync;
 DROP TABLE regress_sec_a, regress_sec_b;
 DROP OWNED BY regress_diffsync_reader, regress_diffsync_user;

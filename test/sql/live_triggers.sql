@@ -656,9 +656,9 @@ INSERT INTO regress_dv_s VALUES (2, 'b2');
 SELECT adapter, key->>'id' AS id, version, action, state->>'v' AS v
   FROM diffsync.history WHERE adapter IN ('dv_s', 'dv_t') AND key = '{"id": 2}' ORDER BY adapter, version;
 -- numbered and stored, the same
-SELECT (SELECT jsonb_agg(to_jsonb(h) - 'batch_id' ORDER BY change_id) FROM diffsync.history h WHERE adapter IN ('dv_s', 'dv_t')) AS before_mat \gset
+SELECT (SELECT jsonb_agg(to_jsonb(h) - 'batch_id' - 'full_state' ORDER BY change_id) FROM diffsync.history h WHERE adapter IN ('dv_s', 'dv_t')) AS before_mat \gset
 SELECT diffsync.materialize_history('dv_t') > 0 AS materialized;
-SELECT (SELECT jsonb_agg(to_jsonb(h) - 'batch_id' ORDER BY change_id) FROM diffsync.history h WHERE adapter IN ('dv_s', 'dv_t')) = :'before_mat'::jsonb AS reads_the_same;
+SELECT (SELECT jsonb_agg(to_jsonb(h) - 'batch_id' - 'full_state' ORDER BY change_id) FROM diffsync.history h WHERE adapter IN ('dv_s', 'dv_t')) = :'before_mat'::jsonb AS reads_the_same;
 SELECT diffsync.drop_engine('dv');
 DROP TABLE regress_dv_s, regress_dv_t;
 

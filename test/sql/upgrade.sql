@@ -64,6 +64,9 @@ SELECT count(*) AS versions_of_key_1
   FROM diffsync.history('up_l', '{"id": 1}');
 SELECT diffsync.diff_summary('up_l', 'up_r');
 
+-- the new tables and their sequence are dumped with the data
+SELECT c::regclass AS dumped FROM pg_extension, unnest(extconfig) c
+ WHERE extname = 'diffsync' AND c::regclass::text LIKE 'diffsync.history%' ORDER BY 1;
 -- live history works after the update, batched, and is materialized
 INSERT INTO regress_up_a VALUES (1, 'one'), (2, 'two');
 SELECT * FROM regress_up_b ORDER BY id;
