@@ -34,6 +34,7 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/numeric.h"
 #include "utils/resowner.h"
 
 #include "diffsync.h"
@@ -716,6 +717,197 @@ diffsync_history_insert(DsAdapter *a, DsField **ids, int nids, List *entries,
 	add_change_range_row(first, last, count);
 }
 
+/*
+ * Model rows built in C from typed field values, for the live history of a
+ * statement: what jsonb_build_object gives for the same values (numbers as
+ * numerics, NaN and infinities as strings, text as strings, jsonb as
+ * itself, NULL as null), without its per-value catalog lookups.  Only the
+ * types listed are handled; a model with another type is read the SQL way.
+ */
+typedef enum DsConv
+{
+	DS_CONV_BOOL,
+	DS_CONV_INT2,
+	DS_CONV_INT4,
+	DS_CONV_INT8,
+	DS_CONV_NUMERIC,
+	DS_CONV_TEXT,
+	DS_CONV_JSONB
+} DsConv;
+
+struct DsRowBuilder
+{
+	int			nfields;		/* identifiers first */
+	int			nids;
+	const char **names;
+	DsConv	   *conv;
+};
+
+/*
+ * diffsync_row_builder
+ *		A builder of model rows of fields (nids identifiers first), or NULL
+ *		when a field's type is not one it handles.
+ */
+DsRowBuilder *
+diffsync_row_builder(DsField **fields, int nfields, int nids)
+{
+	DsRowBuilder *rb = palloc(sizeof(DsRowBuilder));
+
+	rb->nfields = nfields;
+	rb->nids = nids;
+	rb->names = palloc(sizeof(char *) * nfields);
+	rb->conv = palloc(sizeof(DsConv) * nfields);
+	for (int i = 0; i < nfields; i++)
+	{
+		rb->names[i] = fields[i]->name;
+		switch (getBaseType(fields[i]->type))
+		{
+			case BOOLOID:
+				rb->conv[i] = DS_CONV_BOOL;
+				break;
+			case INT2OID:
+				rb->conv[i] = DS_CONV_INT2;
+				break;
+			case INT4OID:
+				rb->conv[i] = DS_CONV_INT4;
+				break;
+			case INT8OID:
+				rb->conv[i] = DS_CONV_INT8;
+				break;
+			case NUMERICOID:
+				rb->conv[i] = DS_CONV_NUMERIC;
+				break;
+			case TEXTOID:
+			case VARCHAROID:
+				rb->conv[i] = DS_CONV_TEXT;
+				break;
+			case JSONBOID:
+				rb->conv[i] = DS_CONV_JSONB;
+				break;
+			default:
+				return NULL;
+		}
+	}
+	return rb;
+}
+
+/* The jsonb value of field i holding d. */
+static void
+row_builder_value(DsRowBuilder *rb, int i, Datum d, bool isnull, JsonbValue *v)
+{
+	if (isnull)
+	{
+		v->type = jbvNull;
+		return;
+	}
+	switch (rb->conv[i])
+	{
+		case DS_CONV_BOOL:
+			v->type = jbvBool;
+			v->val.boolean = DatumGetBool(d);
+			break;
+		case DS_CONV_INT2:
+			v->type = jbvNumeric;
+			v->val.numeric = int64_to_numeric(DatumGetInt16(d));
+			break;
+		case DS_CONV_INT4:
+			v->type = jbvNumeric;
+			v->val.numeric = int64_to_numeric(DatumGetInt32(d));
+			break;
+		case DS_CONV_INT8:
+			v->type = jbvNumeric;
+			v->val.numeric = int64_to_numeric(DatumGetInt64(d));
+			break;
+		case DS_CONV_NUMERIC:
+			{
+				Numeric		n = DatumGetNumeric(d);
+
+				if (numeric_is_nan(n) || numeric_is_inf(n))
+				{
+					/* not a JSON number: to_jsonb makes it a string */
+					char	   *str = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(n)));
+
+					v->type = jbvString;
+					v->val.string.val = str;
+					v->val.string.len = strlen(str);
+				}
+				else
+				{
+					v->type = jbvNumeric;
+					v->val.numeric = n;
+				}
+				break;
+			}
+		case DS_CONV_TEXT:
+			{
+				text	   *t = DatumGetTextPP(d);
+
+				v->type = jbvString;
+				v->val.string.val = VARDATA_ANY(t);
+				v->val.string.len = VARSIZE_ANY_EXHDR(t);
+				break;
+			}
+		case DS_CONV_JSONB:
+			{
+				Jsonb	   *j = DatumGetJsonbP(d);
+
+				if (JB_ROOT_IS_SCALAR(j))
+					(void) JsonbExtractScalar(&j->root, v);
+				else
+				{
+					v->type = jbvBinary;
+					v->val.binary.data = &j->root;
+					v->val.binary.len = VARSIZE(j) - VARHDRSZ;
+				}
+				break;
+			}
+	}
+}
+
+/*
+ * The model object of fields [0, n) (n = nids: the key) of a row whose
+ * field i is at column first + i of tup.
+ */
+static Jsonb *
+row_builder_build(DsRowBuilder *rb, HeapTuple tup, TupleDesc desc, int first, int n)
+{
+	JsonbParseState *st = NULL;
+
+	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
+	for (int i = 0; i < n; i++)
+	{
+		JsonbValue	k,
+					v;
+		bool		isnull;
+		Datum		d = SPI_getbinval(tup, desc, first + i, &isnull);
+
+		k.type = jbvString;
+		k.val.string.val = (char *) rb->names[i];
+		k.val.string.len = strlen(rb->names[i]);
+		pushJsonbValue(&st, WJB_KEY, &k);
+		row_builder_value(rb, i, d, isnull, &v);
+		pushJsonbValue(&st, WJB_VALUE, &v);
+	}
+	return JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_OBJECT, NULL));
+}
+
+/*
+ * diffsync_row_builder_columns
+ *		The select list of the rows a builder reads: a presence flag, then
+ *		the fields, of relation alias rel.
+ */
+char *
+diffsync_row_builder_columns(DsRowBuilder *rb, const char *rel)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "%s.\"__ds_p\"", rel);
+	for (int i = 0; i < rb->nfields; i++)
+		appendStringInfo(&buf, ", %s.%s", rel, quote_identifier(rb->names[i]));
+	return buf.data;
+}
+
 /* Rows of a set-based history recording fetched and recorded at a time */
 #define HISTORY_BATCH 10000
 
@@ -785,6 +977,12 @@ history_side_init(HistorySide *s, uint64 n)
  *		then, so that a chain broken by a write diffsync did not see still
  *		gets its full state when numbered.
  *
+ *		With a row builder rb, changes_sql instead gives typed model fields:
+ *		the row after the statement (a presence flag, then rb's fields), then
+ *		the row before (the same), as diffsync_row_builder_columns lists
+ *		them; the model rows, key and actions are made here (the adapter's
+ *		own action when the row changed, and "update" or "delete" for other).
+ *
  *		With other_derived, other's versions are derived (see the view
  *		history): changes_sql gives one for every row of the statement, and
  *		which of them the write changed, and how, is decided against other's
@@ -796,11 +994,14 @@ history_side_init(HistorySide *s, uint64 n)
  */
 void
 diffsync_history_record_sql(const char *adapter, const char *other, bool other_derived,
-							const char *engine, const char *changes_sql, int nargs,
-							Oid *argtypes, Datum *args, bool want_rows,
+							const char *engine, const char *changes_sql, DsRowBuilder *rb,
+							int nargs, Oid *argtypes, Datum *args, bool want_rows,
 							DsHistoryNotify notify, void *notify_arg,
 							int64 *first, int64 *last, int64 *count)
 {
+	Datum		act_create = CStringGetTextDatum("create");
+	Datum		act_update = CStringGetTextDatum("update");
+	Datum		act_delete = CStringGetTextDatum("delete");
 	static const Oid insert_types[9] = {TEXTOID, TEXTOID, JSONBARRAYOID, TEXTARRAYOID,
 		JSONBARRAYOID, JSONBARRAYOID, INT8ARRAYOID, INT8ARRAYOID, BOOLOID};
 	MemoryContext callercxt = CurrentMemoryContext;
@@ -860,17 +1061,50 @@ diffsync_history_record_sql(const char *adapter, const char *other, bool other_d
 						bh,
 						ah;
 
+			Datum		acts[2];
+			bool		actnull[2];
+
 			CHECK_FOR_INTERRUPTS();
-			key = SPI_getbinval(tup, tt->tupdesc, 1, &isnull);
-			if (isnull)
-				elog(ERROR, "a change of adapter \"%s\" has no key", adapter);
-			before = SPI_getbinval(tup, tt->tupdesc, 2, &bisnull);
-			after = SPI_getbinval(tup, tt->tupdesc, 3, &aisnull);
+			if (rb)
+			{
+				int			bcol = rb->nfields + 2;
+
+				(void) SPI_getbinval(tup, tt->tupdesc, 1, &aisnull);
+				(void) SPI_getbinval(tup, tt->tupdesc, bcol, &bisnull);
+				after = aisnull ? (Datum) 0 :
+					JsonbPGetDatum(row_builder_build(rb, tup, tt->tupdesc, 2, rb->nfields));
+				before = bisnull ? (Datum) 0 :
+					JsonbPGetDatum(row_builder_build(rb, tup, tt->tupdesc, bcol + 1, rb->nfields));
+				key = JsonbPGetDatum(row_builder_build(rb, tup, tt->tupdesc,
+													   aisnull ? bcol + 1 : 2, rb->nids));
+				actnull[0] = false;
+				if (aisnull)
+					acts[0] = act_delete;
+				else if (bisnull)
+					acts[0] = act_create;
+				else if (compareJsonbContainers(&DatumGetJsonbP(before)->root,
+												&DatumGetJsonbP(after)->root) == 0)
+					actnull[0] = true;
+				else
+					acts[0] = act_update;
+				acts[1] = aisnull ? act_delete : act_update;
+				actnull[1] = false;
+			}
+			else
+			{
+				key = SPI_getbinval(tup, tt->tupdesc, 1, &isnull);
+				if (isnull)
+					elog(ERROR, "a change of adapter \"%s\" has no key", adapter);
+				before = SPI_getbinval(tup, tt->tupdesc, 2, &bisnull);
+				after = SPI_getbinval(tup, tt->tupdesc, 3, &aisnull);
+				acts[0] = SPI_getbinval(tup, tt->tupdesc, 4, &actnull[0]);
+				acts[1] = SPI_getbinval(tup, tt->tupdesc, 5, &actnull[1]);
+			}
 			ah = aisnull ? (Datum) 0 :
 				DirectFunctionCall2(jsonb_hash_extended, after, Int64GetDatum(0));
 			bh = bisnull ? (Datum) 0 :
 				DirectFunctionCall2(jsonb_hash_extended, before, Int64GetDatum(0));
-			if (!bisnull && !aisnull)
+			if (!bisnull && !aisnull && !(rb && actnull[0]))
 			{
 				JsonbValue	bv,
 							av;
@@ -882,9 +1116,9 @@ diffsync_history_record_sql(const char *adapter, const char *other, bool other_d
 			for (int side = 0; side < 2; side++)
 			{
 				HistorySide *s = &sides[side];
-				Datum		action = SPI_getbinval(tup, tt->tupdesc, 4 + side, &isnull);
+				Datum		action = acts[side];
 
-				if (isnull)
+				if (actnull[side])
 					continue;
 				s->keys[s->n] = key;
 				s->actions[s->n] = action;

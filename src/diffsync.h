@@ -354,9 +354,13 @@ extern bool diffsync_history_batched(void);
 extern const char *diffsync_history_table(void);
 extern Jsonb *diffsync_row_key(Jsonb *row, DsField **ids, int nids);
 typedef void (*DsHistoryNotify) (void *arg, int64 change_id, Jsonb *key, const char *action);
+typedef struct DsRowBuilder DsRowBuilder;
+extern DsRowBuilder *diffsync_row_builder(DsField **fields, int nfields, int nids);
+extern char *diffsync_row_builder_columns(DsRowBuilder *rb, const char *rel);
 extern void diffsync_history_record_sql(const char *adapter, const char *other,
 										bool other_derived, const char *engine,
-										const char *changes_sql, int nargs,
+										const char *changes_sql, DsRowBuilder *rb,
+										int nargs,
 										Oid *argtypes, Datum *args,
 										bool want_rows, DsHistoryNotify notify,
 										void *notify_arg, int64 *first,

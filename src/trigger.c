@@ -371,7 +371,7 @@ live_own_changes(SyncRun *run, DsPair *pair, const char *changes)
 	{
 		LiveNotify	ln = {run, w->name, pair->model};
 
-		diffsync_history_record_sql(w->name, NULL, false, run->engine, changes, 0, NULL, NULL,
+		diffsync_history_record_sql(w->name, NULL, false, run->engine, changes, NULL, 0, NULL, NULL,
 									per_row, live_notify_version, &ln,
 									&first, &last, &count);
 		if (per_row)
@@ -593,13 +593,29 @@ live_fast_path(SyncRun *run, DsPair *pair, bool has_new, bool has_old, bool *own
 					count = 0;
 		bool		per_row = run->opts.notify && !run->opts.notify_per_statement;
 		LiveNotify	ln = {run, live->name, pair->model};
-		char	   *changes =
-			psprintf("WITH %s SELECT " B_ROWS ", " OWN_ACTION " AS action, "
-					 "CASE WHEN b.\"__ds_after\" IS NULL THEN 'delete' ELSE 'update' END AS other_action "
-					 "FROM b",
-					 statement_rows_ctes(pair, from_source, has_new, has_old));
+		DsRowBuilder *rb = diffsync_row_builder(side_fields(pair, from_source),
+												pair->nids + pair->nattrs, pair->nids);
+		char	   *changes;
 
-		diffsync_history_record_sql(live->name, w->a->name, true, run->engine, changes,
+		if (rb)
+		{
+			/* typed fields: the model rows are built in C */
+			changes = psprintf("WITH n AS (SELECT true AS \"__ds_p\", m.* FROM (%s) m), "
+							   "o AS (SELECT true AS \"__ds_p\", m.* FROM (%s) m) "
+							   "SELECT %s, %s FROM n FULL JOIN o ON %s",
+							   has_new ? n_rows : diffsync_adapter_select_from(live, NULL, "false", false),
+							   has_old ? o_rows : diffsync_adapter_select_from(live, NULL, "false", false),
+							   diffsync_row_builder_columns(rb, "n"),
+							   diffsync_row_builder_columns(rb, "o"),
+							   ids_join(pair, "n", "o"));
+		}
+		else
+			changes = psprintf("WITH %s SELECT " B_ROWS ", " OWN_ACTION " AS action, "
+							   "CASE WHEN b.\"__ds_after\" IS NULL THEN 'delete' ELSE 'update' END AS other_action "
+							   "FROM b",
+							   statement_rows_ctes(pair, from_source, has_new, has_old));
+
+		diffsync_history_record_sql(live->name, w->a->name, true, run->engine, changes, rb,
 									0, NULL, NULL, per_row, live_notify_version, &ln,
 									&first, &last, &count);
 		if (run->opts.notify && !per_row && count > 0)
