@@ -1118,7 +1118,7 @@ diffsync_history_record_sql(const char *adapter, const char *other, bool other_d
 				HistorySide *s = &sides[side];
 				Datum		action = acts[side];
 
-				if (actnull[side])
+				if (actnull[side] || (side == 1 && other == NULL))
 					continue;
 				s->keys[s->n] = key;
 				s->actions[s->n] = action;

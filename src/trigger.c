@@ -414,6 +414,56 @@ plain_mapping(DsField **fields, int n)
 }
 
 /*
+ * Identifiers no unique index guarantees: after the statement, a key of its
+ * new rows held by more than one row of the relation is the error a sync
+ * gives (23505), not an arbitrary winner on the other side (or MERGE's
+ * complaint about a row affected twice), whether the statement added the
+ * second row or both.
+ */
+static void
+live_check_unique(DsPair *pair, DsAdapter *live, bool has_new)
+{
+	DsField   **lids = (live == pair->src) ? pair->sids : pair->dids;
+	StringInfoData idcols;
+
+	if (!has_new || live->ids_unique)
+		return;
+	initStringInfo(&idcols);
+	for (int i = 0; i < pair->nids; i++)
+		appendStringInfo(&idcols, "%sm.%s", i ? ", " : "", quote_identifier(lids[i]->name));
+	if (SPI_execute(psprintf("SELECT %s FROM (SELECT %s FROM (%s) m "
+							 "WHERE EXISTS (SELECT 1 FROM (%s) n WHERE %s) "
+							 "GROUP BY %s HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 1) m",
+							 diffsync_jsonb_object_sql(lids, pair->nids, "m"), idcols.data,
+							 diffsync_adapter_select_sql(live, NULL),
+							 diffsync_adapter_select_from(live, TRIGGER_NEW, NULL, false),
+							 ids_join(pair, "n", "m"), idcols.data),
+					false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "duplicate check failed");
+	if (SPI_processed > 0)
+		diffsync_duplicate_key_error(live, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+}
+
+/*
+ * The adapters whose statements are being reconciled, outermost first: an
+ * engine that writes one of them from within that reconciliation (engines
+ * in a cycle) writes back what the outer one is recording as its own
+ * versions, so it records no derived versions of it.
+ */
+#define LIVE_NESTING 32
+static const char *live_reconciling[LIVE_NESTING];
+static int	live_depth = 0;
+
+static bool
+live_is_reconciling(const char *adapter)
+{
+	for (int i = 0; i < live_depth && i < LIVE_NESTING; i++)
+		if (strcmp(live_reconciling[i], adapter) == 0)
+			return true;
+	return false;
+}
+
+/*
  * The fast path of a live reconciliation: when the change being made now
  * wins whatever the other side holds (last_update_wins, or the strategy
  * that favours the changed side) and there is no base to keep, the
@@ -499,6 +549,9 @@ live_fast_path(SyncRun *run, DsPair *pair, bool has_new, bool has_old, bool *own
 	appendStringInfo(&inner, " FROM (%s) m", n_rows);
 
 	diffsync_applying_push(run->engine);
+	if (live_depth < LIVE_NESTING)
+		live_reconciling[live_depth] = live->name;
+	live_depth++;
 	PG_TRY();
 	{
 		/*
@@ -527,27 +580,6 @@ live_fast_path(SyncRun *run, DsPair *pair, bool has_new, bool has_old, bool *own
 					 w->a->relname, cols.data, vals.data, inner.data,
 					 w->a->relname, diffsync_writer_match_sql(w, "w"), new_keys) : NULL;
 
-		/*
-		 * Identifiers no unique index guarantees: two new rows of one key
-		 * are the error a sync gives, not an arbitrary winner (or MERGE's
-		 * complaint about a row affected twice).
-		 */
-		if (has_new && !live->ids_unique)
-		{
-			StringInfoData idcols;
-
-			initStringInfo(&idcols);
-			for (int i = 0; i < pair->nids; i++)
-				appendStringInfo(&idcols, "%sn.%s", i ? ", " : "", quote_identifier(lids[i]->name));
-			if (SPI_execute(psprintf("SELECT %s FROM (SELECT %s FROM (%s) n GROUP BY %s "
-									 "HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 1) n",
-									 diffsync_jsonb_object_sql(lids, pair->nids, "n"),
-									 idcols.data, n_rows, idcols.data),
-							true, 1) != SPI_OK_SELECT)
-				elog(ERROR, "duplicate check failed");
-			if (SPI_processed > 0)
-				diffsync_duplicate_key_error(live, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
-		}
 		if (del && SPI_execute(del, false, 0) != SPI_OK_DELETE)
 			elog(ERROR, "live delete through adapter \"%s\" failed", w->a->name);
 		if (has_new && table)
@@ -574,6 +606,7 @@ live_fast_path(SyncRun *run, DsPair *pair, bool has_new, bool has_old, bool *own
 	}
 	PG_FINALLY();
 	{
+		live_depth--;
 		diffsync_applying_pop();
 	}
 	PG_END_TRY();
@@ -615,7 +648,9 @@ live_fast_path(SyncRun *run, DsPair *pair, bool has_new, bool has_old, bool *own
 							   "FROM b",
 							   statement_rows_ctes(pair, from_source, has_new, has_old));
 
-		diffsync_history_record_sql(live->name, w->a->name, true, run->engine, changes, rb,
+		diffsync_history_record_sql(live->name,
+									live_is_reconciling(w->a->name) ? NULL : w->a->name,
+									true, run->engine, changes, rb,
 									0, NULL, NULL, per_row, live_notify_version, &ln,
 									&first, &last, &count);
 		if (run->opts.notify && !per_row && count > 0)
@@ -663,6 +698,7 @@ live_reconcile_statement(const char *engine, Oid relid, bool has_new, bool has_o
 	{
 		bool		own_done = false;
 
+		live_check_unique(pair, run.live_side == 1 ? pair->src : pair->dst, has_new);
 		if (!live_fast_path(&run, pair, has_new, has_old, &own_done))
 			diffsync_sync_execute(&run);
 		if (!own_done)

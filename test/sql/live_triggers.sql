@@ -672,9 +672,32 @@ SELECT diffsync.create_engine('nu', 'nu_s', 'nu_t', 'source_to_target', 'source_
 SELECT diffsync.attach('nu');
 INSERT INTO regress_nu_s VALUES (1, 'one'), (1, 'uno');
 INSERT INTO regress_nu_s VALUES (2, 'two');
+-- a second row of a key already there is the same error
+INSERT INTO regress_nu_s VALUES (2, 'dos');
+UPDATE regress_nu_s SET id = 2 WHERE id = 2;
 SELECT * FROM regress_nu_s UNION ALL SELECT * FROM regress_nu_t ORDER BY 1, 2;
 SELECT diffsync.drop_engine('nu');
 DROP TABLE regress_nu_s, regress_nu_t;
+
+-- two one-way engines in a cycle: each side's versions once, not an echo
+-- of the other engine's write back
+CREATE TABLE regress_cy_s (id int PRIMARY KEY, a int);
+CREATE TABLE regress_cy_t (id int PRIMARY KEY, a int);
+SELECT diffsync.create_adapter('cy_s', 'regress_cy_s', '{id}');
+SELECT diffsync.create_adapter('cy_t', 'regress_cy_t', '{id}');
+SELECT diffsync.create_engine('cy_st', 'cy_s', 'cy_t', 'source_to_target', 'last_update_wins', '{"notify": false}');
+SELECT diffsync.create_engine('cy_ts', 'cy_t', 'cy_s', 'source_to_target', 'last_update_wins', '{"notify": false}');
+SELECT diffsync.attach('cy_st');
+SELECT diffsync.attach('cy_ts');
+INSERT INTO regress_cy_s VALUES (1, 1);
+UPDATE regress_cy_s SET a = 2;
+UPDATE regress_cy_t SET a = 3;
+DELETE FROM regress_cy_t;
+SELECT adapter, version, action, state FROM diffsync.history
+ WHERE adapter IN ('cy_s', 'cy_t') ORDER BY adapter, version;
+SELECT diffsync.drop_engine('cy_st');
+SELECT diffsync.drop_engine('cy_ts');
+DROP TABLE regress_cy_s, regress_cy_t;
 
 SELECT diffsync.detach('oneway');
 SELECT diffsync.detach('audit');
