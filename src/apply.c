@@ -613,6 +613,8 @@ history_has_batches(const char *adapter)
 {
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		args[1];
+	bool		found;
+	MemoryContext cxt = CurrentMemoryContext;
 
 	if (!diffsync_history_batched())
 		return false;
@@ -621,7 +623,11 @@ history_has_batches(const char *adapter)
 							   "WHERE b.adapter OPERATOR(pg_catalog.=) $1 LIMIT 1",
 							   1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the history batches");
-	return SPI_processed > 0;
+	found = SPI_processed > 0;
+	SPI_freetuptable(SPI_tuptable);
+	/* SPI returns in its procedure context: back to the caller's */
+	MemoryContextSwitchTo(cxt);
+	return found;
 }
 
 /*
