@@ -419,7 +419,7 @@ diffsync_row_key(Jsonb *row, DsField **ids, int nids)
 	"WHEN v.action OPERATOR(pg_catalog.<>) 'update' " \
 	"OR (COALESCE(p.version, 0) OPERATOR(pg_catalog.+) 1) OPERATOR(pg_catalog.%%) 16 OPERATOR(pg_catalog.=) 1 " \
 	"OR p.state_hash IS DISTINCT FROM v.before_hash THEN v.state END, " \
-	"CASE WHEN v.action OPERATOR(pg_catalog.=) 'update' THEN v.patch END"
+	"CASE WHEN v.action OPERATOR(pg_catalog.=) ANY ('{update,restore}') THEN v.patch END"
 #define HISTORY_LATEST_VERSION(ADAPTER_SQL) \
 	"LEFT JOIN LATERAL (SELECT y.version, y.state_hash FROM %1$s y " \
 	"WHERE y.adapter OPERATOR(pg_catalog.=) " ADAPTER_SQL " " \
@@ -679,7 +679,8 @@ diffsync_history_insert(DsAdapter *a, DsField **ids, int nids, List *entries,
 								   "pg_catalog.array_agg(e.action ORDER BY e.o), "
 								   "pg_catalog.array_agg(CASE WHEN e.action OPERATOR(pg_catalog.<>) 'delete' "
 								   "THEN e.e OPERATOR(pg_catalog.->) 'state' END ORDER BY e.o), "
-								   "pg_catalog.array_agg(CASE WHEN e.action OPERATOR(pg_catalog.=) 'update' "
+								   "pg_catalog.array_agg(CASE WHEN e.action OPERATOR(pg_catalog.=) ANY ('{update,restore}') "
+								   "AND pg_catalog.jsonb_typeof(e.e OPERATOR(pg_catalog.->) 'patch') OPERATOR(pg_catalog.=) 'array' "
 								   "THEN e.e OPERATOR(pg_catalog.->) 'patch' END ORDER BY e.o), "
 								   "pg_catalog.array_agg(pg_catalog.jsonb_hash_extended(e.e OPERATOR(pg_catalog.->) 'before', 0) ORDER BY e.o), "
 								   "pg_catalog.array_agg(CASE WHEN e.action OPERATOR(pg_catalog.<>) 'delete' "
@@ -705,7 +706,8 @@ diffsync_history_insert(DsAdapter *a, DsField **ids, int nids, List *entries,
 									 "FROM (SELECT e OPERATOR(pg_catalog.->) 'key' AS key, "
 									 "e OPERATOR(pg_catalog.->>) 'action' AS action, "
 									 "e OPERATOR(pg_catalog.->) 'state' AS state, "
-									 "e OPERATOR(pg_catalog.->) 'patch' AS patch, "
+									 "CASE WHEN pg_catalog.jsonb_typeof(e OPERATOR(pg_catalog.->) 'patch') "
+									 "OPERATOR(pg_catalog.=) 'array' THEN e OPERATOR(pg_catalog.->) 'patch' END AS patch, "
 									 "pg_catalog.jsonb_hash_extended(e OPERATOR(pg_catalog.->) 'before', 0) AS before_hash "
 									 "FROM pg_catalog.jsonb_array_elements($2) e) v "
 									 HISTORY_LATEST_VERSION("$1") " "

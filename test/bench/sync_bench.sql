@@ -197,6 +197,12 @@ DECLARE
     t0 timestamptz;
     elapsed numeric;
 BEGIN
+    /*
+     * No checkpoint in the middle of a measurement: the previous phases'
+     * bulk writes are flushed first (a timed checkpoint landing in one
+     * repetition of one contender made it two to three times slower).
+     */
+    EXECUTE 'CHECKPOINT';
     h0 := bench.rss_kb('VmHWM');
     t0 := pg_catalog.clock_timestamp();
     FOREACH s IN ARRAY stmts LOOP
