@@ -45,6 +45,9 @@ $$;
 CREATE FUNCTION bench_setup(run text) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM bench_fresh(run);
+    -- each repetition starts without history: the same versions each time
+    DELETE FROM diffsync.history_versions WHERE adapter IN ('s_' || run, 't_' || run);
+    DELETE FROM diffsync.history_batches WHERE adapter IN ('s_' || run, 't_' || run);
     IF run IN ('live', 'live_hist') THEN
         PERFORM diffsync.drop_engine(e) FROM (SELECT name AS e FROM diffsync.engine WHERE name = 'e_' || run) x;
         PERFORM diffsync.drop_adapter(a) FROM (SELECT name AS a FROM diffsync.adapter WHERE name IN ('s_' || run, 't_' || run)) x;
@@ -126,9 +129,13 @@ $$;
 CREATE TEMP TABLE batch_bytes AS
 SELECT h.adapter, h.action, count(*) AS versions, round(avg(pg_column_size(h.*))) AS bytes_per_version
   FROM diffsync.history h WHERE h.adapter IN ('s_live_hist', 't_live_hist') GROUP BY 1, 2;
+-- the arrays as stored (compressed, out of line)
 CREATE TEMP TABLE batch_table_bytes AS
-SELECT pg_total_relation_size('diffsync.history_batches') AS bytes,
-       (SELECT sum(cardinality(change_ids)) FROM diffsync.history_batches) AS versions;
+SELECT sum(pg_column_size(b.change_ids) + pg_column_size(b.keys) + pg_column_size(b.actions)
+           + pg_column_size(b.states) + pg_column_size(b.patches) + pg_column_size(b.before_hashes)
+           + pg_column_size(b.state_hashes)) AS bytes,
+       sum(cardinality(b.change_ids)) AS versions
+  FROM diffsync.history_batches b WHERE b.adapter IN ('s_live_hist', 't_live_hist');
 CREATE TEMP TABLE materialize_ms AS SELECT bench_materialize() AS ms;
 CREATE TEMP TABLE floor_versions AS
 SELECT key, version, action, state, patch, state_hash
@@ -165,7 +172,7 @@ SELECT 'one row each', round(f.ms::numeric, 1), round((f.ms / h.ms)::numeric, 2)
 \echo
 \echo '== history size per version, while batched (the full state rides along until numbered)'
 SELECT * FROM batch_bytes ORDER BY 1, 2;
-SELECT bytes AS history_batches_bytes, versions, round(bytes::numeric / versions) AS table_bytes_per_version
+SELECT bytes AS history_batches_bytes, versions, round(bytes::numeric / versions) AS stored_bytes_per_version
   FROM batch_table_bytes;
 \echo
 \echo '== history size per version, numbered (materialized)'
@@ -196,7 +203,10 @@ SELECT b.adapter, sum(cardinality(b.change_ids)) AS versions,
   FROM diffsync.history_batches b WHERE b.adapter LIKE 'heavy%' GROUP BY 1 ORDER BY 1;
 SELECT diffsync.materialize_history('heavy_s') + diffsync.materialize_history('heavy_t') AS materialized;
 \echo '== the same, numbered: bytes stored per version'
+-- as stored in history_versions (state and patch as stored: compressed
+-- where PostgreSQL compresses them), against the row's document as stored
 SELECT h.adapter, h.version, h.action, h.state IS NOT NULL AS full_state,
-       pg_column_size(h.*) AS bytes, octet_length(h.patch::text) AS patch_text_bytes,
+       pg_column_size(h.*) AS bytes, pg_column_size(h.state) AS state_bytes,
+       pg_column_size(h.patch) AS patch_bytes,
        (SELECT pg_column_size(doc) FROM heavy_s) AS row_doc_bytes
-  FROM diffsync.history h WHERE h.adapter LIKE 'heavy%' ORDER BY 1, 2;
+  FROM diffsync.history_versions h WHERE h.adapter LIKE 'heavy%' ORDER BY 1, 2;
