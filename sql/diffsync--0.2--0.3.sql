@@ -88,7 +88,9 @@ GRANT SELECT ON @extschema@.history_batches TO PUBLIC;
 -- one, the live side's row before the statement, which the engine
 -- mirrors): equal to the new state, the engine wrote nothing and there is
 -- no version; otherwise its action follows (delete, create after nothing or
--- a delete, else update).
+-- a delete, else update).  Nor is there one when the key's next version,
+-- in the same transaction, is the side's own with the same state: engines
+-- in a cycle, the inner one writing back what the outer statement records.
 CREATE VIEW @extschema@.history WITH (security_invoker = true) AS
 SELECT v.change_id, v.adapter, v.key, v.version, v.action, v.state, v.patch,
        v.state_hash, v.sync_id, v.engine, v.xid, v.recorded_at, v.message, v.key_hash,
@@ -112,19 +114,30 @@ SELECT q.change_id, q.adapter, q.key, q.version, q.action,
                   FROM (SELECT p.*, l.version AS base_version,
                                CASE WHEN p.pos OPERATOR(pg_catalog.=) 1 THEN l.state_hash ELSE p.lag_hash END AS prev_hash,
                                p.pos OPERATOR(pg_catalog.>) 1 OR l.version IS NOT NULL AS prev_exists
-                          FROM (SELECT b.batch_id, b.adapter, b.engine, b.sync_id, b.message, b.xid, b.recorded_at, b.derived,
-                                       e.change_id, e.key, pg_catalog.jsonb_hash_extended(e.key, 0) AS key_hash,
-                                       e.action AS stored_action, e.state, e.patch, e.before_hash, e.state_hash,
+                          FROM (SELECT p.*,
                                        pg_catalog.row_number() OVER w AS pos,
-                                       pg_catalog.lag(e.state_hash) OVER w AS lag_hash
-                                  FROM @extschema@.history_batches b,
-                                       ROWS FROM (pg_catalog.unnest(b.change_ids), pg_catalog.unnest(b.keys),
-                                                  pg_catalog.unnest(b.actions), pg_catalog.unnest(b.states),
-                                                  pg_catalog.unnest(b.patches), pg_catalog.unnest(b.before_hashes),
-                                                  pg_catalog.unnest(b.state_hashes))
-                                         AS e(change_id, key, action, state, patch, before_hash, state_hash)
-                                WINDOW w AS (PARTITION BY b.adapter, pg_catalog.jsonb_hash_extended(e.key, 0), e.key
-                                             ORDER BY e.change_id)) p
+                                       pg_catalog.lag(p.state_hash) OVER w AS lag_hash
+                                  FROM (SELECT b.batch_id, b.adapter, b.engine, b.sync_id, b.message, b.xid,
+                                               b.recorded_at, b.derived, e.change_id, e.key,
+                                               pg_catalog.jsonb_hash_extended(e.key, 0) AS key_hash,
+                                               e.action AS stored_action, e.state, e.patch, e.before_hash, e.state_hash,
+                                               -- an echo: the key's next version, in the same
+                                               -- transaction, is the side's own with the same state
+                                               COALESCE(b.derived
+                                                        AND (pg_catalog.lead(b.derived) OVER e1) IS FALSE
+                                                        AND (pg_catalog.lead(b.xid) OVER e1) OPERATOR(pg_catalog.=) b.xid
+                                                        AND (pg_catalog.lead(e.state_hash) OVER e1) IS NOT DISTINCT FROM e.state_hash,
+                                                        false) AS echo
+                                          FROM @extschema@.history_batches b,
+                                               ROWS FROM (pg_catalog.unnest(b.change_ids), pg_catalog.unnest(b.keys),
+                                                          pg_catalog.unnest(b.actions), pg_catalog.unnest(b.states),
+                                                          pg_catalog.unnest(b.patches), pg_catalog.unnest(b.before_hashes),
+                                                          pg_catalog.unnest(b.state_hashes))
+                                                 AS e(change_id, key, action, state, patch, before_hash, state_hash)
+                                        WINDOW e1 AS (PARTITION BY b.adapter, pg_catalog.jsonb_hash_extended(e.key, 0), e.key
+                                                      ORDER BY e.change_id)) p
+                                 WHERE NOT p.echo
+                                WINDOW w AS (PARTITION BY p.adapter, p.key_hash, p.key ORDER BY p.change_id)) p
                           LEFT JOIN LATERAL (SELECT y.version, y.state_hash FROM @extschema@.history_versions y
                                               WHERE y.adapter OPERATOR(pg_catalog.=) p.adapter
                                                 AND y.key_hash OPERATOR(pg_catalog.=) p.key_hash

@@ -445,25 +445,6 @@ live_check_unique(DsPair *pair, DsAdapter *live, bool has_new)
 }
 
 /*
- * The adapters whose statements are being reconciled, outermost first: an
- * engine that writes one of them from within that reconciliation (engines
- * in a cycle) writes back what the outer one is recording as its own
- * versions, so it records no derived versions of it.
- */
-#define LIVE_NESTING 32
-static const char *live_reconciling[LIVE_NESTING];
-static int	live_depth = 0;
-
-static bool
-live_is_reconciling(const char *adapter)
-{
-	for (int i = 0; i < live_depth && i < LIVE_NESTING; i++)
-		if (strcmp(live_reconciling[i], adapter) == 0)
-			return true;
-	return false;
-}
-
-/*
  * The fast path of a live reconciliation: when the change being made now
  * wins whatever the other side holds (last_update_wins, or the strategy
  * that favours the changed side) and there is no base to keep, the
@@ -549,9 +530,6 @@ live_fast_path(SyncRun *run, DsPair *pair, bool has_new, bool has_old, bool *own
 	appendStringInfo(&inner, " FROM (%s) m", n_rows);
 
 	diffsync_applying_push(run->engine);
-	if (live_depth < LIVE_NESTING)
-		live_reconciling[live_depth] = live->name;
-	live_depth++;
 	PG_TRY();
 	{
 		/*
@@ -606,7 +584,6 @@ live_fast_path(SyncRun *run, DsPair *pair, bool has_new, bool has_old, bool *own
 	}
 	PG_FINALLY();
 	{
-		live_depth--;
 		diffsync_applying_pop();
 	}
 	PG_END_TRY();
@@ -648,9 +625,7 @@ live_fast_path(SyncRun *run, DsPair *pair, bool has_new, bool has_old, bool *own
 							   "FROM b",
 							   statement_rows_ctes(pair, from_source, has_new, has_old));
 
-		diffsync_history_record_sql(live->name,
-									live_is_reconciling(w->a->name) ? NULL : w->a->name,
-									true, run->engine, changes, rb,
+		diffsync_history_record_sql(live->name, w->a->name, true, run->engine, changes, rb,
 									0, NULL, NULL, per_row, live_notify_version, &ln,
 									&first, &last, &count);
 		if (run->opts.notify && !per_row && count > 0)

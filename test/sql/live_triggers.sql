@@ -695,9 +695,25 @@ UPDATE regress_cy_t SET a = 3;
 DELETE FROM regress_cy_t;
 SELECT adapter, version, action, state FROM diffsync.history
  WHERE adapter IN ('cy_s', 'cy_t') ORDER BY adapter, version;
+-- a row the inner engine writes that the outer statement did not touch (a
+-- trigger on the target adds a companion row): a version of its own
+CREATE FUNCTION regress_cy_companion() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.id < 1000 THEN
+        INSERT INTO regress_cy_t VALUES (NEW.id + 1000, NEW.a) ON CONFLICT DO NOTHING;
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER companion AFTER INSERT ON regress_cy_t FOR EACH ROW EXECUTE FUNCTION regress_cy_companion();
+INSERT INTO regress_cy_s VALUES (5, 5);
+SELECT * FROM regress_cy_s ORDER BY id;
+SELECT adapter, key, version, action FROM diffsync.history
+ WHERE adapter IN ('cy_s', 'cy_t') AND (key->>'id')::int IN (5, 1005) ORDER BY 1, 2, 3;
 SELECT diffsync.drop_engine('cy_st');
 SELECT diffsync.drop_engine('cy_ts');
 DROP TABLE regress_cy_s, regress_cy_t;
+DROP FUNCTION regress_cy_companion();
 
 SELECT diffsync.detach('oneway');
 SELECT diffsync.detach('audit');
