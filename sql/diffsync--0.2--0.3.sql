@@ -89,8 +89,9 @@ GRANT SELECT ON @extschema@.history_batches TO PUBLIC;
 -- mirrors): equal to the new state, the engine wrote nothing and there is
 -- no version; otherwise its action follows (delete, create after nothing or
 -- a delete, else update).  Nor is there one when the key's next version,
--- in the same transaction, is the side's own with the same state: engines
--- in a cycle, the inner one writing back what the outer statement records.
+-- in the same transaction, is the side's own with the same state, recorded
+-- by a live trigger: engines in a cycle, the inner one writing back what
+-- the outer statement records.
 CREATE VIEW @extschema@.history WITH (security_invoker = true) AS
 SELECT v.change_id, v.adapter, v.key, v.version, v.action, v.state, v.patch,
        v.state_hash, v.sync_id, v.engine, v.xid, v.recorded_at, v.message, v.key_hash,
@@ -122,9 +123,13 @@ SELECT q.change_id, q.adapter, q.key, q.version, q.action,
                                                pg_catalog.jsonb_hash_extended(e.key, 0) AS key_hash,
                                                e.action AS stored_action, e.state, e.patch, e.before_hash, e.state_hash,
                                                -- an echo: the key's next version, in the same
-                                               -- transaction, is the side's own with the same state
+                                               -- transaction, is the side's own with the same
+                                               -- state, recorded by a live trigger (not a sync,
+                                               -- commit_version or restore of the user's)
                                                COALESCE(b.derived
                                                         AND (pg_catalog.lead(b.derived) OVER e1) IS FALSE
+                                                        AND (pg_catalog.lead(b.engine) OVER e1) IS NOT NULL
+                                                        AND (pg_catalog.lead(b.sync_id) OVER e1) IS NULL
                                                         AND (pg_catalog.lead(b.xid) OVER e1) OPERATOR(pg_catalog.=) b.xid
                                                         AND (pg_catalog.lead(e.state_hash) OVER e1) IS NOT DISTINCT FROM e.state_hash,
                                                         false) AS echo

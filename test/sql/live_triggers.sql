@@ -655,6 +655,14 @@ DELETE FROM regress_dv_s WHERE id = 2;
 INSERT INTO regress_dv_s VALUES (2, 'b2');
 SELECT adapter, key->>'id' AS id, version, action, state->>'v' AS v
   FROM diffsync.history WHERE adapter IN ('dv_s', 'dv_t') AND key = '{"id": 2}' ORDER BY adapter, version;
+-- the engine's write, then an explicit commit of the same state in the
+-- same transaction: both versions (the commit is no echo)
+BEGIN;
+UPDATE regress_dv_s SET v = 'c' WHERE id = 3;
+SELECT diffsync.commit_version('dv_t', '{"id": 3}', 'reviewed') AS committed;
+COMMIT;
+SELECT version, action, state->>'v' AS v, engine, message FROM diffsync.history
+ WHERE adapter = 'dv_t' AND key = '{"id": 3}' ORDER BY version;
 -- numbered and stored, the same
 SELECT (SELECT jsonb_agg(to_jsonb(h) - 'batch_id' - 'full_state' ORDER BY change_id) FROM diffsync.history h WHERE adapter IN ('dv_s', 'dv_t')) AS before_mat \gset
 SELECT diffsync.materialize_history('dv_t') > 0 AS materialized;
