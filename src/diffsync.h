@@ -182,7 +182,8 @@ extern char *diffsync_adapter_select_sql(DsAdapter *a, const char *extra_where);
 extern char *diffsync_adapter_ts_expr(DsAdapter *a, const char *col);
 extern char *diffsync_adapter_select_from(DsAdapter *a, const char *relation,
 										  const char *extra_where, bool with_ts);
-extern void diffsync_duplicate_key_error(DsAdapter *a, const char *key) pg_attribute_noreturn();
+extern void diffsync_check_unique(DsAdapter *a, DsField **ids, int nids,
+								  const char *where, bool read_only);
 extern char *diffsync_jsonb_object_sql(DsField **fields, int nfields,
 									   const char *alias);
 extern void diffsync_validate_expression(const char *expr, const char *what);

@@ -790,21 +790,23 @@ diff_count_sql(DsPair *pair, DsRunOptions *opts)
 }
 
 /*
- * Fail if an adapter yields two rows with the same identifiers (only
- * checked when no unique index guarantees it).
+ * diffsync_check_unique
+ *		Error 23505 if two rows of adapter a that satisfy where (over alias
+ *		m, the adapter's model rows; NULL: all) share identifiers ids, unless
+ *		a unique index covers them.
  */
-static void
-check_unique(DsPair *pair, DsAdapter *a, DsField **ids, DsRunOptions *opts)
+void
+diffsync_check_unique(DsAdapter *a, DsField **ids, int nids, const char *where,
+					  bool read_only)
 {
 	StringInfoData cols;
-	char	   *where = diffsync_model_where(pair, opts, a == pair->src);
 	char	   *sql;
 	int			rc;
 
 	if (a->ids_unique)
 		return;
 	initStringInfo(&cols);
-	for (int i = 0; i < pair->nids; i++)
+	for (int i = 0; i < nids; i++)
 		appendStringInfo(&cols, "%sm.%s", i ? ", " : "", quote_identifier(ids[i]->name));
 	/*
 	 * No LIMIT: with one, the planner would rather sort every key locally
@@ -812,24 +814,18 @@ check_unique(DsPair *pair, DsAdapter *a, DsField **ids, DsRunOptions *opts)
 	 */
 	sql = psprintf("SELECT %s FROM (SELECT %s FROM (%s) m%s%s GROUP BY %s"
 				   " HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 1) m",
-				   diffsync_jsonb_object_sql(ids, pair->nids, "m"),
+				   diffsync_jsonb_object_sql(ids, nids, "m"),
 				   cols.data, diffsync_adapter_select_sql(a, NULL),
 				   where ? " WHERE " : "", where ? where : "", cols.data);
-	rc = SPI_execute(sql, true, 1);
+	rc = SPI_execute(sql, read_only, 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "duplicate check failed: %s", SPI_result_code_string(rc));
 	if (SPI_processed > 0)
-		diffsync_duplicate_key_error(a, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
-}
-
-/* The error for two rows of adapter a with the identifiers key (text). */
-void
-diffsync_duplicate_key_error(DsAdapter *a, const char *key)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_UNIQUE_VIOLATION),
-			 errmsg("adapter \"%s\" has more than one row with identifiers %s", a->name, key),
-			 errhint("Identifiers must be unique: fix the data, or choose identifier fields that are.")));
+		ereport(ERROR,
+				(errcode(ERRCODE_UNIQUE_VIOLATION),
+				 errmsg("adapter \"%s\" has more than one row with identifiers %s", a->name,
+						SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1)),
+				 errhint("Identifiers must be unique: fix the data, or choose identifier fields that are.")));
 }
 
 /*
@@ -839,8 +835,10 @@ diffsync_duplicate_key_error(DsAdapter *a, const char *key)
 void
 diffsync_check_pair(DsPair *pair, DsRunOptions *opts)
 {
-	check_unique(pair, pair->src, pair->sids, opts);
-	check_unique(pair, pair->dst, pair->dids, opts);
+	diffsync_check_unique(pair->src, pair->sids, pair->nids,
+						  diffsync_model_where(pair, opts, true), true);
+	diffsync_check_unique(pair->dst, pair->dids, pair->nids,
+						  diffsync_model_where(pair, opts, false), true);
 }
 
 /* Raise the error for a NULL identifier in a diff row. */

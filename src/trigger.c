@@ -423,25 +423,14 @@ plain_mapping(DsField **fields, int n)
 static void
 live_check_unique(DsPair *pair, DsAdapter *live, bool has_new)
 {
-	DsField   **lids = (live == pair->src) ? pair->sids : pair->dids;
-	StringInfoData idcols;
-
-	if (!has_new || live->ids_unique)
+	if (!has_new)
 		return;
-	initStringInfo(&idcols);
-	for (int i = 0; i < pair->nids; i++)
-		appendStringInfo(&idcols, "%sm.%s", i ? ", " : "", quote_identifier(lids[i]->name));
-	if (SPI_execute(psprintf("SELECT %s FROM (SELECT %s FROM (%s) m "
-							 "WHERE EXISTS (SELECT 1 FROM (%s) n WHERE %s) "
-							 "GROUP BY %s HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 1) m",
-							 diffsync_jsonb_object_sql(lids, pair->nids, "m"), idcols.data,
-							 diffsync_adapter_select_sql(live, NULL),
-							 diffsync_adapter_select_from(live, TRIGGER_NEW, NULL, false),
-							 ids_join(pair, "n", "m"), idcols.data),
-					false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "duplicate check failed");
-	if (SPI_processed > 0)
-		diffsync_duplicate_key_error(live, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+	/* read_only false: the statement's own rows must be seen */
+	diffsync_check_unique(live, (live == pair->src) ? pair->sids : pair->dids, pair->nids,
+						  psprintf("EXISTS (SELECT 1 FROM (%s) n WHERE %s)",
+								   diffsync_adapter_select_from(live, TRIGGER_NEW, NULL, false),
+								   ids_join(pair, "n", "m")),
+						  false);
 }
 
 /*
