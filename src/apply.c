@@ -589,6 +589,186 @@ diffsync_materialize_history(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(n);
 }
 
+/* Whether a text datum is the ASCII string s. */
+static bool
+text_is(Datum t, const char *s)
+{
+	text	   *tx = DatumGetTextPP(t);
+	size_t		len = strlen(s);
+
+	return VARSIZE_ANY_EXHDR(tx) == len && memcmp(VARDATA_ANY(tx), s, len) == 0;
+}
+
+/* The versions of one side of a batch of changes, as arrays are built. */
+typedef struct HistorySide
+{
+	int			n;
+	Datum	   *keys,
+			   *actions,
+			   *states,
+			   *patches,
+			   *bhs,
+			   *ahs;
+	bool	   *snull,
+			   *pnull,
+			   *bnull,
+			   *anull;
+} HistorySide;
+
+static void
+history_side_init(HistorySide *s, uint64 n)
+{
+	s->n = 0;
+	s->keys = palloc(sizeof(Datum) * n);
+	s->actions = palloc(sizeof(Datum) * n);
+	s->states = palloc(sizeof(Datum) * n);
+	s->patches = palloc(sizeof(Datum) * n);
+	s->bhs = palloc(sizeof(Datum) * n);
+	s->ahs = palloc(sizeof(Datum) * n);
+	s->snull = palloc(sizeof(bool) * n);
+	s->pnull = palloc(sizeof(bool) * n);
+	s->bnull = palloc(sizeof(bool) * n);
+	s->anull = palloc(sizeof(bool) * n);
+}
+
+/* Add a version to side s; a patch belongs to an update or a restore only. */
+static void
+history_side_add(HistorySide *s, Datum key, Datum action, Datum state, bool snull,
+				 Datum patch, Datum bh, bool bnull, Datum ah, bool anull)
+{
+	int			i = s->n++;
+
+	s->keys[i] = key;
+	s->actions[i] = action;
+	s->states[i] = state;
+	s->snull[i] = snull;
+	s->pnull[i] = (patch == (Datum) 0 ||
+				   !(text_is(action, "update") || text_is(action, "restore")));
+	s->patches[i] = s->pnull[i] ? (Datum) 0 : patch;
+	s->bhs[i] = bh;
+	s->bnull[i] = bnull;
+	s->ahs[i] = ah;
+	s->anull[i] = anull;
+}
+
+/*
+ * The one statement that writes a batch: the versions of side s, given
+ * change ids in their order, the transaction registered in commit_log.
+ */
+static SPIPlanPtr
+history_batch_prepare(void)
+{
+	static const Oid types[11] = {TEXTOID, TEXTOID, INT8OID, TEXTOID, BOOLOID, JSONBARRAYOID,
+		TEXTARRAYOID, JSONBARRAYOID, JSONBARRAYOID, INT8ARRAYOID, INT8ARRAYOID};
+	SPIPlanPtr	plan;
+
+	plan = diffsync_owner_prepare("WITH " HISTORY_COMMIT_LOG_CTE " "
+								  "INSERT INTO " DIFFSYNC_SCHEMA ".history_batches "
+								  "(adapter, engine, sync_id, message, derived, change_ids, keys, actions, "
+								  "states, patches, before_hashes, state_hashes) "
+								  "SELECT $1, $2, $3, $4, $5, "
+								  "ARRAY(SELECT pg_catalog.nextval('" DIFFSYNC_SCHEMA ".history_change_id_seq') "
+								  "FROM pg_catalog.generate_series(1, pg_catalog.cardinality($6))), "
+								  "$6, $7, $8, $9, $10, $11 RETURNING change_ids",
+								  11, (Oid *) types);
+	if (plan == NULL)
+		elog(ERROR, "could not prepare the history insert: %s", SPI_result_code_string(SPI_result));
+	return plan;
+}
+
+/*
+ * Write side s (n > 0) as a batch of adapter with plan (history_batch_prepare);
+ * returns its change ids, in the caller's memory context.
+ */
+static Datum *
+history_batch_insert(SPIPlanPtr plan, const char *adapter, const char *engine,
+					 int64 sync_id, const char *message, bool derived, HistorySide *s)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	int			dims[1] = {s->n};
+	int			lbs[1] = {1};
+	Datum		args[11];
+	char		nulls[11];
+	bool		isnull;
+	Datum	   *ids;
+	int			nids;
+
+	memset(nulls, ' ', sizeof(nulls));
+	args[0] = CStringGetTextDatum(adapter);
+	args[1] = engine ? CStringGetTextDatum(engine) : (Datum) 0;
+	nulls[1] = engine ? ' ' : 'n';
+	args[2] = Int64GetDatum(sync_id);
+	nulls[2] = sync_id ? ' ' : 'n';
+	args[3] = message ? CStringGetTextDatum(message) : (Datum) 0;
+	nulls[3] = message ? ' ' : 'n';
+	args[4] = BoolGetDatum(derived);
+	args[5] = PointerGetDatum(construct_array(s->keys, s->n, JSONBOID, -1, false, TYPALIGN_INT));
+	args[6] = PointerGetDatum(construct_array(s->actions, s->n, TEXTOID, -1, false, TYPALIGN_INT));
+	args[7] = PointerGetDatum(construct_md_array(s->states, s->snull, 1, dims, lbs, JSONBOID, -1, false, TYPALIGN_INT));
+	args[8] = PointerGetDatum(construct_md_array(s->patches, s->pnull, 1, dims, lbs, JSONBOID, -1, false, TYPALIGN_INT));
+	args[9] = PointerGetDatum(construct_md_array(s->bhs, s->bnull, 1, dims, lbs, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	args[10] = PointerGetDatum(construct_md_array(s->ahs, s->anull, 1, dims, lbs, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	if (diffsync_owner_execute_plan(plan, args, nulls, false, 0) != SPI_OK_INSERT_RETURNING
+		|| SPI_processed != 1)
+		elog(ERROR, "could not record history of adapter \"%s\"", adapter);
+	/* SPI returns in its procedure context: back to the caller's */
+	MemoryContextSwitchTo(cxt);
+	deconstruct_array(DatumGetArrayTypePCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)),
+					  INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &ids, NULL, &nids);
+	SPI_freetuptable(SPI_tuptable);
+	if (nids != s->n)
+		elog(ERROR, "history batch of %d versions got %d change ids", s->n, nids);
+	return ids;
+}
+
+/*
+ * The versions of history entries (jsonb objects {"key", "action", "state",
+ * "patch"[, "before"]}, see writer_history) as one side of a batch.
+ */
+static void
+history_side_from_entries(HistorySide *s, List *entries)
+{
+	ListCell   *lc;
+
+	history_side_init(s, list_length(entries));
+	foreach(lc, entries)
+	{
+		JsonbValue	root,
+					v;
+		Datum		key,
+					action,
+					state = (Datum) 0,
+					patch = (Datum) 0,
+					bh = (Datum) 0,
+					ah = (Datum) 0;
+		bool		has_state,
+					has_before;
+
+		diffsync_jsonb_root(lfirst(lc), &root);
+		if (!diffsync_object_get(&root, "key", 3, &v))
+			elog(ERROR, "a history entry has no key");
+		key = JsonbPGetDatum(diffsync_value_to_jsonb(&v));
+		if (!diffsync_object_get(&root, "action", 6, &v) || v.type != jbvString)
+			elog(ERROR, "a history entry has no action");
+		action = PointerGetDatum(cstring_to_text_with_len(v.val.string.val, v.val.string.len));
+		has_state = !text_is(action, "delete") &&
+			diffsync_object_get(&root, "state", 5, &v) && v.type != jbvNull;
+		if (has_state)
+		{
+			state = JsonbPGetDatum(diffsync_value_to_jsonb(&v));
+			ah = DirectFunctionCall2(jsonb_hash_extended, state, Int64GetDatum(0));
+		}
+		if (diffsync_object_get(&root, "patch", 5, &v) && v.type == jbvBinary &&
+			JsonContainerIsArray(v.val.binary.data))
+			patch = JsonbPGetDatum(diffsync_value_to_jsonb(&v));
+		has_before = diffsync_object_get(&root, "before", 6, &v);
+		if (has_before)
+			bh = DirectFunctionCall2(jsonb_hash_extended,
+									 JsonbPGetDatum(diffsync_value_to_jsonb(&v)), Int64GetDatum(0));
+		history_side_add(s, key, action, state, !has_state, patch, bh, !has_before, ah, !has_state);
+	}
+}
+
 /* The history entries (jsonb objects) as one jsonb array. */
 static Jsonb *
 entries_array(List *entries)
@@ -666,32 +846,16 @@ diffsync_history_insert(DsAdapter *a, DsField **ids, int nids, List *entries,
 		 * follow them there, in change id order (a numbered row now would
 		 * come before them).  Nothing is locked or moved.
 		 */
-		args[1] = PointerGetDatum(entries_array(entries));
-		if (diffsync_owner_execute("WITH " HISTORY_COMMIT_LOG_CTE ", "
-								   "e AS (SELECT e, e OPERATOR(pg_catalog.->>) 'action' AS action, o "
-								   "FROM pg_catalog.jsonb_array_elements($2) WITH ORDINALITY AS e(e, o)), "
-								   "b AS (INSERT INTO " DIFFSYNC_SCHEMA ".history_batches "
-								   "(adapter, sync_id, engine, message, change_ids, keys, actions, states, patches, "
-								   "before_hashes, state_hashes) "
-								   "SELECT $1, $3, $4, $5, "
-								   "pg_catalog.array_agg(pg_catalog.nextval('" DIFFSYNC_SCHEMA ".history_change_id_seq') ORDER BY e.o), "
-								   "pg_catalog.array_agg(e.e OPERATOR(pg_catalog.->) 'key' ORDER BY e.o), "
-								   "pg_catalog.array_agg(e.action ORDER BY e.o), "
-								   "pg_catalog.array_agg(CASE WHEN e.action OPERATOR(pg_catalog.<>) 'delete' "
-								   "THEN e.e OPERATOR(pg_catalog.->) 'state' END ORDER BY e.o), "
-								   "pg_catalog.array_agg(CASE WHEN e.action OPERATOR(pg_catalog.=) ANY ('{update,restore}') "
-								   "AND pg_catalog.jsonb_typeof(e.e OPERATOR(pg_catalog.->) 'patch') OPERATOR(pg_catalog.=) 'array' "
-								   "THEN e.e OPERATOR(pg_catalog.->) 'patch' END ORDER BY e.o), "
-								   "pg_catalog.array_agg(pg_catalog.jsonb_hash_extended(e.e OPERATOR(pg_catalog.->) 'before', 0) ORDER BY e.o), "
-								   "pg_catalog.array_agg(CASE WHEN e.action OPERATOR(pg_catalog.<>) 'delete' "
-								   "THEN pg_catalog.jsonb_hash_extended(e.e OPERATOR(pg_catalog.->) 'state', 0) END ORDER BY e.o) "
-								   "FROM e RETURNING change_ids) "
-								   "SELECT pg_catalog.min(x), pg_catalog.max(x), pg_catalog.count(*) "
-								   "FROM b, pg_catalog.unnest(b.change_ids) x",
-								   5, argtypes, args, nulls, false, 0) != SPI_OK_SELECT || SPI_processed != 1)
-			elog(ERROR, "could not record history of adapter \"%s\"", a->name);
-		MemoryContextSwitchTo(mycxt);
-		add_change_range_row(first, last, count);
+		HistorySide side;
+		SPIPlanPtr	bplan = history_batch_prepare();
+		Datum	   *change_ids;
+
+		history_side_from_entries(&side, entries);
+		change_ids = history_batch_insert(bplan, a->name, h->engine, h->sync_id, h->message,
+										  false, &side);
+		SPI_freeplan(bplan);
+		add_change_range(DatumGetInt64(change_ids[0]), DatumGetInt64(change_ids[side.n - 1]),
+						 side.n, first, last, count);
 		return;
 	}
 	if (*plan == NULL)
@@ -919,48 +1083,6 @@ diffsync_row_builder_columns(DsRowBuilder *rb, const char *rel)
 /* Rows of a set-based history recording fetched and recorded at a time */
 #define HISTORY_BATCH 10000
 
-/* Whether a text datum is the ASCII string s. */
-static bool
-text_is(Datum t, const char *s)
-{
-	text	   *tx = DatumGetTextPP(t);
-	size_t		len = strlen(s);
-
-	return VARSIZE_ANY_EXHDR(tx) == len && memcmp(VARDATA_ANY(tx), s, len) == 0;
-}
-
-/* The versions of one side of a batch of changes, as arrays are built. */
-typedef struct HistorySide
-{
-	int			n;
-	Datum	   *keys,
-			   *actions,
-			   *states,
-			   *patches,
-			   *bhs,
-			   *ahs;
-	bool	   *snull,
-			   *pnull,
-			   *bnull,
-			   *anull;
-} HistorySide;
-
-static void
-history_side_init(HistorySide *s, uint64 n)
-{
-	s->n = 0;
-	s->keys = palloc(sizeof(Datum) * n);
-	s->actions = palloc(sizeof(Datum) * n);
-	s->states = palloc(sizeof(Datum) * n);
-	s->patches = palloc(sizeof(Datum) * n);
-	s->bhs = palloc(sizeof(Datum) * n);
-	s->ahs = palloc(sizeof(Datum) * n);
-	s->snull = palloc(sizeof(bool) * n);
-	s->pnull = palloc(sizeof(bool) * n);
-	s->bnull = palloc(sizeof(bool) * n);
-	s->anull = palloc(sizeof(bool) * n);
-}
-
 /*
  * diffsync_history_record_sql
  *		Record versions set-based from changes_sql, a query of (key jsonb,
@@ -1010,8 +1132,6 @@ diffsync_history_record_sql(const char *adapter, const char *other, bool other_d
 	Datum		act_create = CStringGetTextDatum("create");
 	Datum		act_update = CStringGetTextDatum("update");
 	Datum		act_delete = CStringGetTextDatum("delete");
-	static const Oid insert_types[9] = {TEXTOID, TEXTOID, JSONBARRAYOID, TEXTARRAYOID,
-		JSONBARRAYOID, JSONBARRAYOID, INT8ARRAYOID, INT8ARRAYOID, BOOLOID};
 	MemoryContext callercxt = CurrentMemoryContext;
 	MemoryContext batchcxt;
 	SPIPlanPtr	insert_plan;
@@ -1023,16 +1143,7 @@ diffsync_history_record_sql(const char *adapter, const char *other, bool other_d
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("live history needs diffsync's tables of version 0.3"),
 				 errhint("Run ALTER EXTENSION diffsync UPDATE.")));
-	insert_plan = diffsync_owner_prepare("WITH " HISTORY_COMMIT_LOG_CTE " "
-							  "INSERT INTO " DIFFSYNC_SCHEMA ".history_batches "
-							  "(adapter, engine, change_ids, keys, actions, states, patches, "
-							  "before_hashes, state_hashes, derived) "
-							  "SELECT $1, $2, ARRAY(SELECT pg_catalog.nextval('" DIFFSYNC_SCHEMA ".history_change_id_seq') "
-							  "FROM pg_catalog.generate_series(1, pg_catalog.cardinality($3))), "
-							  "$3, $4, $5, $6, $7, $8, $9 RETURNING change_ids",
-							  9, (Oid *) insert_types);
-	if (insert_plan == NULL)
-		elog(ERROR, "could not prepare the history insert: %s", SPI_result_code_string(SPI_result));
+	insert_plan = history_batch_prepare();
 
 	/* the changes, read as the caller */
 	select_plan = SPI_prepare(changes_sql, nargs, argtypes);
@@ -1128,77 +1239,34 @@ diffsync_history_record_sql(const char *adapter, const char *other, bool other_d
 
 				if (actnull[side] || (side == 1 && other == NULL))
 					continue;
-				s->keys[s->n] = key;
-				s->actions[s->n] = action;
-				s->states[s->n] = after;
-				s->snull[s->n] = aisnull;
-				/* a patch belongs to an update only */
-				s->pnull[s->n] = (patch == (Datum) 0 || !text_is(action, "update"));
-				s->patches[s->n] = s->pnull[s->n] ? (Datum) 0 : patch;
-				s->bhs[s->n] = bh;
-				s->bnull[s->n] = bisnull;
-				s->ahs[s->n] = ah;
-				s->anull[s->n] = aisnull;
-				s->n++;
+				history_side_add(s, key, action, after, aisnull, patch, bh, bisnull, ah, aisnull);
 			}
 		}
 
+		MemoryContextSwitchTo(batchcxt);
 		for (int side = 0; side < 2; side++)
 		{
 			HistorySide *s = &sides[side];
-			int			dims[1];
-			int			lbs[1] = {1};
-			Datum		iargs[9];
-			char		inulls[9];
-			bool		isnull;
-			ArrayType  *ids;
 			Datum	   *idv;
-			int			nids;
 
 			if (s->n == 0)
 				continue;
-			MemoryContextSwitchTo(batchcxt);
-			dims[0] = s->n;
-			memset(inulls, ' ', sizeof(inulls));
-			iargs[0] = CStringGetTextDatum(side == 0 ? adapter : other);
-			iargs[1] = engine ? CStringGetTextDatum(engine) : (Datum) 0;
-			inulls[1] = engine ? ' ' : 'n';
-			iargs[2] = PointerGetDatum(construct_array(s->keys, s->n, JSONBOID, -1, false, TYPALIGN_INT));
-			iargs[3] = PointerGetDatum(construct_array(s->actions, s->n, TEXTOID, -1, false, TYPALIGN_INT));
-			iargs[4] = PointerGetDatum(construct_md_array(s->states, s->snull, 1, dims, lbs, JSONBOID, -1, false, TYPALIGN_INT));
-			iargs[5] = PointerGetDatum(construct_md_array(s->patches, s->pnull, 1, dims, lbs, JSONBOID, -1, false, TYPALIGN_INT));
-			iargs[6] = PointerGetDatum(construct_md_array(s->bhs, s->bnull, 1, dims, lbs, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-			iargs[7] = PointerGetDatum(construct_md_array(s->ahs, s->anull, 1, dims, lbs, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-			iargs[8] = BoolGetDatum(side == 1 && other_derived);
-			MemoryContextSwitchTo(callercxt);
-			if (diffsync_owner_execute_plan(insert_plan, iargs, inulls, false, 0) != SPI_OK_INSERT_RETURNING
-				|| SPI_processed != 1)
-				elog(ERROR, "could not record history of adapter \"%s\"", side == 0 ? adapter : other);
+			idv = history_batch_insert(insert_plan, side == 0 ? adapter : other, engine, 0, NULL,
+									   side == 1 && other_derived, s);
 			if (side == 1)
-			{
-				SPI_freetuptable(SPI_tuptable);
 				continue;
-			}
-			MemoryContextSwitchTo(batchcxt);
-			ids = DatumGetArrayTypeP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-			deconstruct_array(ids, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &idv, NULL, &nids);
-			if (nids != s->n)
-				elog(ERROR, "history batch of %d versions got %d change ids", s->n, nids);
 			if (want_rows)
 			{
-				for (int i = 0; i < nids; i++)
+				for (int i = 0; i < s->n; i++)
 				{
-					char	   *action = TextDatumGetCString(s->actions[i]);
-
-					notify(notify_arg, DatumGetInt64(idv[i]), DatumGetJsonbP(s->keys[i]), action);
+					notify(notify_arg, DatumGetInt64(idv[i]), DatumGetJsonbP(s->keys[i]),
+						   TextDatumGetCString(s->actions[i]));
 					add_change_range(DatumGetInt64(idv[i]), DatumGetInt64(idv[i]), 1, first, last, count);
 				}
 			}
 			else
-				add_change_range(DatumGetInt64(idv[0]), DatumGetInt64(idv[nids - 1]), nids,
+				add_change_range(DatumGetInt64(idv[0]), DatumGetInt64(idv[s->n - 1]), s->n,
 								 first, last, count);
-			MemoryContextSwitchTo(callercxt);
-			SPI_freetuptable(SPI_tuptable);
 		}
 		SPI_freetuptable(tt);
 		MemoryContextSwitchTo(callercxt);
